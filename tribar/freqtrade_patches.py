@@ -1,0 +1,167 @@
+"""The only module in tribar that patches Freqtrade internals; each patch is version-checked.
+
+1. Offline markets. Freqtrade loads markets in
+``Exchange.reload_markets`` (through ccxt's async ``load_markets``, then copies them to the sync
+and websocket ccxt objects). Replacing that one method so it hands the snapshot to ccxt's
+``set_markets`` on each ccxt object is enough for backtesting, hyperopt, lookahead-/recursive-
+analysis and FreqAI backtests. ``check_freqtrade_compatible`` verifies the assumptions the patch
+makes, so a Freqtrade upgrade that breaks them fails loudly instead of silently going online.
+
+2. Exit code on configuration errors. Freqtrade's ``main()`` logs a ``ConfigurationError`` and
+exits 0, so scripts and CI cannot see the failure. ``install_config_error_exit_code`` re-raises it
+as an ``OperationalException``, which ``main()`` reports with exit code 2.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from tribar.markets import MarketsSnapshot, MarketsSnapshotError
+
+logger = logging.getLogger(__name__)
+
+# Keep in step with the freqtrade requirement in pyproject.toml.
+SUPPORTED_FREQTRADE = SpecifierSet(">=2026.9,<2026.10")
+
+# Attributes of freqtrade.exchange.Exchange the patched method reads or writes.
+_EXCHANGE_ATTRIBUTES = ("_api", "_api_async", "_ws_async", "_markets", "_last_markets_refresh")
+
+
+class FreqtradeIncompatibleError(RuntimeError):
+    """The installed Freqtrade no longer matches what the offline patch relies on."""
+
+
+def check_freqtrade_compatible() -> None:
+    import freqtrade
+    from freqtrade.exchange import exchange as exchange_module
+
+    version = Version(freqtrade.__version__)
+    if version not in SUPPORTED_FREQTRADE:
+        raise FreqtradeIncompatibleError(
+            f"tribar's offline markets patch is tested with freqtrade {SUPPORTED_FREQTRADE}, "
+            f"but freqtrade {version} is installed"
+        )
+    exchange_cls = exchange_module.Exchange
+    original = getattr(exchange_cls, "_tribar_original_reload_markets", exchange_cls.reload_markets)
+    params = list(inspect.signature(original).parameters)
+    if params[:2] != ["self", "force"] or "load_leverage_tiers" not in params:
+        raise FreqtradeIncompatibleError(
+            f"Exchange.reload_markets{inspect.signature(original)} changed; expected "
+            "(self, force=False, *, load_leverage_tiers=True)"
+        )
+    source = inspect.getsource(exchange_cls)
+    missing = [a for a in _EXCHANGE_ATTRIBUTES if f"self.{a}" not in source]
+    if missing:
+        raise FreqtradeIncompatibleError(
+            f"freqtrade.exchange.Exchange no longer has attribute(s) {', '.join(missing)}"
+        )
+    init_source = inspect.getsource(exchange_cls.__init__)
+    if "self.reload_markets(" not in init_source:
+        raise FreqtradeIncompatibleError(
+            "Exchange.__init__ no longer loads markets through reload_markets(); "
+            "the offline patch would not take effect"
+        )
+
+
+def pairs_needed(config: dict[str, Any]) -> list[str]:
+    """The pairs a run needs markets for: the whitelist (after ``--pairs``) and FreqAI's
+    correlated pairs."""
+    pairs = list(config.get("exchange", {}).get("pair_whitelist", []))
+    freqai = config.get("freqai", {})
+    if freqai.get("enabled"):
+        pairs += freqai.get("feature_parameters", {}).get("include_corr_pairlist", [])
+    return list(dict.fromkeys(pairs))
+
+
+def install_offline_markets(snapshot: MarketsSnapshot) -> None:
+    """Patch ``Exchange.reload_markets`` to serve ``snapshot`` (idempotent; last call wins)."""
+    check_freqtrade_compatible()
+    from freqtrade.exceptions import ConfigurationError
+    from freqtrade.exchange import exchange as exchange_module
+    from freqtrade.util import dt_ts
+
+    exchange_cls: Any = exchange_module.Exchange
+    if not hasattr(exchange_cls, "_tribar_original_reload_markets"):
+        exchange_cls._tribar_original_reload_markets = exchange_cls.reload_markets
+
+    def reload_markets(
+        self: Any, force: bool = False, *, load_leverage_tiers: bool = True
+    ) -> None:
+        if self._last_markets_refresh > 0 and not force:
+            return
+        try:
+            snapshot.check_exchange(self.id)
+            snapshot.check_pairs(pairs_needed(self._config))
+        except MarketsSnapshotError as exc:
+            # Freqtrade's main() reports ConfigurationError as a configuration problem.
+            raise ConfigurationError(str(exc)) from exc
+        for api in (self._api_async, self._api, self._ws_async):
+            if api is not None:
+                api.set_markets(snapshot.markets)
+        self._markets = self._api_async.markets
+        self._last_markets_refresh = dt_ts()
+        logger.info(
+            "Loaded %d markets offline from snapshot %s", len(snapshot.markets), snapshot.source
+        )
+
+    exchange_cls.reload_markets = reload_markets
+    exchange_cls._tribar_offline_snapshot = snapshot
+
+
+def uninstall_offline_markets() -> None:
+    from freqtrade.exchange import exchange as exchange_module
+
+    exchange_cls: Any = exchange_module.Exchange
+    original = getattr(exchange_cls, "_tribar_original_reload_markets", None)
+    if original is not None:
+        exchange_cls.reload_markets = original
+        del exchange_cls._tribar_original_reload_markets
+        del exchange_cls._tribar_offline_snapshot
+
+
+def _check_main_compatible() -> None:
+    from freqtrade import main as main_module
+
+    source = inspect.getsource(main_module.main)
+    if "Arguments(sysargv)" not in source or 'args["func"](args)' not in source:
+        raise FreqtradeIncompatibleError(
+            "freqtrade.main.main no longer builds Arguments(sysargv) and calls args['func']; "
+            "tribar's configuration-error exit code patch does not apply"
+        )
+
+
+def install_config_error_exit_code() -> None:
+    """Make ``freqtrade.main.main`` exit non-zero (2) on configuration errors (idempotent)."""
+    check_freqtrade_compatible()
+    _check_main_compatible()
+    from freqtrade import main as main_module
+    from freqtrade.commands import Arguments
+    from freqtrade.exceptions import ConfigurationError, OperationalException
+
+    if getattr(main_module.Arguments, "_tribar_patched", False):
+        return
+
+    class ArgumentsWithConfigErrorExit(Arguments):  # type: ignore[misc]
+        _tribar_patched = True
+
+        def get_parsed_arg(self) -> dict[str, Any]:
+            parsed: dict[str, Any] = super().get_parsed_arg()
+            command = parsed.get("func")
+            if command is None:
+                return parsed
+
+            def run_command(args: dict[str, Any]) -> Any:
+                try:
+                    return command(args)
+                except ConfigurationError as exc:
+                    raise OperationalException(f"Configuration error: {exc}") from exc
+
+            parsed["func"] = run_command
+            return parsed
+
+    main_module.Arguments = ArgumentsWithConfigErrorExit  # type: ignore[misc]
