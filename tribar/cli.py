@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the exchange's REST host (scheme://host:port) with this one, e.g. a mirror",
     )
     snap.set_defaults(func=_cmd_markets_snapshot)
+
+    from tribar.analysis import ledger_cli, report_cli
+
+    ledger_cli.register(sub)
+    report_cli.register(sub)
     return parser
 
 
