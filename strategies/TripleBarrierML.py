@@ -1,0 +1,263 @@
+"""TripleBarrierML — long-only entries from a calibrated FreqAI LightGBM classifier trained on
+triple-barrier labels; exits that realise exactly the barriers the model was trained on.
+
+* Labels (``set_freqai_targets``): long entered at the next open, take-profit ``+k_tp*ATR``,
+  stop ``-k_sl*ATR``, vertical barrier after ``H`` candles (``tribar.labels``).
+* Entry: FreqAI's outlier checks pass, calibrated P(take-profit) >= ``entry_threshold`` and the
+  expected net value of the barrier trade at that probability > ``min_edge``; optionally only
+  while BTC trades above its daily EMA (regime filter).
+* Exits: stop via ``custom_stoploss``, take-profit via ``custom_roi`` (Freqtrade prices ROI exits
+  at the level when the candle's high reaches it, and checks the stop first within a candle —
+  the same conservative reading the labels use), timeout via ``custom_exit`` after ``H`` candles.
+  Levels are fixed at entry from the signal candle's ATR and stored on the trade.
+
+Run: ``tribar ft backtesting -c config.json --strategy TripleBarrierML`` (FreqAI settings,
+model class and paths come from config.json).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import talib.abstract as ta
+from freqtrade.exchange import timeframe_to_minutes
+from freqtrade.persistence import Trade
+from freqtrade.strategy import (
+    BooleanParameter,
+    DecimalParameter,
+    IntParameter,
+    IStrategy,
+    merge_informative_pair,
+    stoploss_from_absolute,
+)
+from pandas import DataFrame
+
+from tribar.barrier_trade import (
+    BarrierLevels,
+    expected_barrier_return,
+    levels_at_entry,
+    signal_candle,
+    timeout_reached,
+)
+from tribar.labels import BarrierSpec, triple_barrier_labels
+from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
+
+logger = logging.getLogger(__name__)
+
+LABEL = "&-tb"
+# Trade custom-data keys (read by the ledger mirror and the risk layer too).
+KEY_TP, KEY_SL, KEY_ATR, KEY_P = "tribar_tp", "tribar_sl", "tribar_atr", "tribar_p_tp"
+
+
+class TripleBarrierML(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1h"
+    can_short = False
+    process_only_new_candles = True
+    startup_candle_count = 200
+
+    # Barrier exits do the work; these are backstops that never bind first.
+    minimal_roi = {"0": 100.0}
+    use_custom_roi = True
+    stoploss = -0.30
+    use_custom_stoploss = True
+    trailing_stop = False
+    use_exit_signal = True
+    exit_profit_only = False
+
+    # Barrier geometry: the model is trained on these, so changing them means retraining
+    # (not hyperopted; FreqAI hyperopt reuses the trained models).
+    k_tp = DecimalParameter(1.0, 6.0, default=3.0, decimals=1, space="buy", optimize=False)
+    k_sl = DecimalParameter(0.5, 4.0, default=1.5, decimals=1, space="buy", optimize=False)
+    atr_period = IntParameter(7, 28, default=14, space="buy", optimize=False)
+    regime_ema_days = IntParameter(20, 100, default=50, space="buy", optimize=False)
+
+    entry_threshold = DecimalParameter(0.30, 0.80, default=0.50, decimals=2, space="buy")
+    min_edge = DecimalParameter(0.0, 0.02, default=0.002, decimals=3, space="buy")
+    use_regime_filter = BooleanParameter(default=True, space="buy")
+
+    plot_config = {
+        "main_plot": {},
+        "subplots": {
+            "P(take-profit)": {TAKE_PROFIT: {"color": "green"}},
+            "edge": {"tribar_edge": {"color": "blue"}},
+        },
+    }
+
+    # --- configuration -------------------------------------------------------------------
+    @property
+    def horizon(self) -> int:
+        return int(self.config["freqai"]["feature_parameters"]["label_period_candles"])
+
+    @property
+    def fee(self) -> float:
+        return float(self.config.get("fee") or 0.001)
+
+    @property
+    def barrier_spec(self) -> BarrierSpec:
+        return BarrierSpec(
+            k_tp=float(self.k_tp.value), k_sl=float(self.k_sl.value), horizon=self.horizon, fee=self.fee
+        )
+
+    @property
+    def regime_pair(self) -> str:
+        return f"BTC/{self.config['stake_currency']}"
+
+    def informative_pairs(self) -> list[tuple[str, str]]:
+        return [(self.regime_pair, "1d")]
+
+    # --- FreqAI features and targets (closed candles only) ------------------------------
+    def feature_engineering_expand_all(
+        self, dataframe: DataFrame, period: int, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        close = dataframe["close"]
+        dataframe["%-rsi-period"] = ta.RSI(dataframe, timeperiod=period)
+        dataframe["%-mfi-period"] = ta.MFI(dataframe, timeperiod=period)
+        dataframe["%-adx-period"] = ta.ADX(dataframe, timeperiod=period)
+        dataframe["%-natr-period"] = ta.NATR(dataframe, timeperiod=period)
+        dataframe["%-roc-period"] = ta.ROC(dataframe, timeperiod=period)
+        dataframe["%-close_to_ema-period"] = close / ta.EMA(dataframe, timeperiod=period) - 1
+        dataframe["%-range_position-period"] = (close - dataframe["low"].rolling(period).min()) / (
+            dataframe["high"].rolling(period).max() - dataframe["low"].rolling(period).min()
+        )
+        dataframe["%-relative_volume-period"] = dataframe["volume"] / dataframe["volume"].rolling(
+            period
+        ).mean()
+        return dataframe
+
+    def feature_engineering_expand_basic(
+        self, dataframe: DataFrame, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        dataframe["%-pct_change"] = dataframe["close"].pct_change()
+        dataframe["%-candle_body"] = (dataframe["close"] - dataframe["open"]) / dataframe["open"]
+        dataframe["%-upper_wick"] = (
+            dataframe["high"] - dataframe[["open", "close"]].max(axis=1)
+        ) / dataframe["close"]
+        return dataframe
+
+    def feature_engineering_standard(
+        self, dataframe: DataFrame, metadata: dict, **kwargs: Any
+    ) -> DataFrame:
+        hour = dataframe["date"].dt.hour
+        dataframe["%-hour_sin"] = np.sin(2 * np.pi * hour / 24)
+        dataframe["%-hour_cos"] = np.cos(2 * np.pi * hour / 24)
+        dataframe["%-day_of_week"] = dataframe["date"].dt.dayofweek / 6
+        return dataframe
+
+    def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs: Any) -> DataFrame:
+        atr = ta.ATR(dataframe, timeperiod=int(self.atr_period.value))
+        labels = triple_barrier_labels(dataframe, atr, self.barrier_spec)
+        outcome = labels["outcome"]
+        target = pd.Series(
+            np.where(outcome == 1.0, TAKE_PROFIT, NO_TAKE_PROFIT), index=dataframe.index, dtype="str"
+        )
+        # Unlabelled rows (the last H candles, warm-up) stay NaN: FreqAI drops them in training.
+        dataframe[LABEL] = target.where(outcome.notna())
+        return dataframe
+
+    # --- indicators, entries -------------------------------------------------------------
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe = self.freqai.start(dataframe, metadata, self)
+        dataframe["tribar_atr"] = ta.ATR(dataframe, timeperiod=int(self.atr_period.value))
+        if TAKE_PROFIT not in dataframe:
+            # No model yet (first candles of a live start): predictions are absent, never guessed.
+            dataframe[TAKE_PROFIT] = np.nan
+        dataframe["tribar_edge"] = expected_barrier_return(
+            dataframe[TAKE_PROFIT], dataframe["close"], dataframe["tribar_atr"], self.barrier_spec
+        )
+        dataframe = self._merge_regime(dataframe)
+        return dataframe
+
+    def _merge_regime(self, dataframe: DataFrame) -> DataFrame:
+        daily = self.dp.get_pair_dataframe(pair=self.regime_pair, timeframe="1d")
+        if daily is None or daily.empty:
+            dataframe["tribar_regime_ok"] = False
+            return dataframe
+        daily = daily[["date", "close"]].copy()
+        daily["ema"] = ta.EMA(daily, timeperiod=int(self.regime_ema_days.value))
+        daily["regime_ok"] = daily["close"] > daily["ema"]
+        merged = merge_informative_pair(
+            dataframe, daily[["date", "regime_ok"]], self.timeframe, "1d", ffill=True
+        )
+        dataframe["tribar_regime_ok"] = merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        conditions = (
+            (dataframe.get("do_predict", 0) == 1)
+            & (dataframe[TAKE_PROFIT] >= float(self.entry_threshold.value))
+            & (dataframe["tribar_edge"] > float(self.min_edge.value))
+            & (dataframe["volume"] > 0)
+        )
+        if self.use_regime_filter.value:
+            conditions &= dataframe["tribar_regime_ok"]
+        dataframe.loc[conditions.fillna(False), ["enter_long", "enter_tag"]] = (1, "tb_entry")
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    # --- barrier exits -------------------------------------------------------------------
+    def _levels(self, trade: Trade) -> BarrierLevels | None:
+        tp, sl, atr = (trade.get_custom_data(k) for k in (KEY_TP, KEY_SL, KEY_ATR))
+        if tp is not None and sl is not None and atr is not None:
+            return BarrierLevels(float(tp), float(sl), float(atr), trade.get_custom_data(KEY_P))
+        return self._fix_levels(trade)
+
+    def _fix_levels(self, trade: Trade) -> BarrierLevels | None:
+        """Fix the barriers from the signal candle's ATR and store them on the trade."""
+        dataframe, _ = self.dp.get_analyzed_dataframe(trade.pair, self.timeframe)
+        candle = signal_candle(
+            dataframe, trade.open_date_utc, timedelta(minutes=timeframe_to_minutes(self.timeframe))
+        )
+        if candle is None:
+            logger.warning("%s: no signal candle for trade %s; barriers not set", trade.pair, trade.id)
+            return None
+        p = candle.get(TAKE_PROFIT)
+        p_value = float(p) if p is not None and np.isfinite(p) else None
+        levels = levels_at_entry(trade.open_rate, float(candle["tribar_atr"]), p_value, self.barrier_spec)
+        if not levels.is_valid():
+            logger.warning("%s: invalid barrier levels %s for trade %s", trade.pair, levels, trade.id)
+            return None
+        trade.set_custom_data(KEY_TP, levels.take_profit)
+        trade.set_custom_data(KEY_SL, levels.stop)
+        trade.set_custom_data(KEY_ATR, levels.atr)
+        if p_value is not None:
+            trade.set_custom_data(KEY_P, p_value)
+        return levels
+
+    def order_filled(self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any) -> None:
+        if order.ft_order_side == trade.entry_side and trade.nr_of_successful_entries == 1:
+            self._fix_levels(trade)
+
+    def custom_stoploss(
+        self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
+        current_profit: float, after_fill: bool, **kwargs: Any,
+    ) -> float | None:  # fmt: skip
+        levels = self._levels(trade)
+        if levels is None:
+            return None
+        return stoploss_from_absolute(levels.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage)
+
+    def custom_roi(
+        self, pair: str, trade: Trade, current_time: datetime, trade_duration: int,
+        entry_tag: str | None, side: str, **kwargs: Any,
+    ) -> float | None:  # fmt: skip
+        levels = self._levels(trade)
+        if levels is None:
+            return None
+        # ROI is compared with the fee-adjusted profit at the candle's high.
+        return float(trade.calc_profit_ratio(levels.take_profit))
+
+    def custom_exit(
+        self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
+        current_profit: float, **kwargs: Any,
+    ) -> str | None:  # fmt: skip
+        candle = timedelta(minutes=timeframe_to_minutes(self.timeframe))
+        if timeout_reached(trade.open_date_utc, current_time, self.horizon, candle):
+            return "timeout"
+        return None
