@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
+    sub.add_parser("demo", help="offline backtest of the bundled ML strategy with its report")
+
     markets = sub.add_parser("markets", help="exchange market snapshots")
     markets_sub = markets.add_subparsers(dest="markets_command", required=True)
     snap = markets_sub.add_parser(
@@ -71,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tribar.ftcli import run_freqtrade
 
         return run_freqtrade(args_list[1:])
+    if args_list and args_list[0] == "demo":
+        from tribar.demo import main as demo_main
+
+        return demo_main(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     code: int = args.func(args)
