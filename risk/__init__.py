@@ -1,0 +1,69 @@
+"""tribar.risk: stake sizing, hard limits, protections and the circuit breaker.
+
+Pure code (math, numpy, pandas, pydantic); nothing here imports Freqtrade. The strategy calls
+``RiskManager`` from its callbacks; see ``tribar.risk.manager`` and docs/risk.md.
+"""
+
+from tribar.risk.circuit_breaker import (
+    BreakerChange,
+    BreakerEvent,
+    BreakerState,
+    CircuitBreaker,
+    Halt,
+)
+from tribar.risk.clock import next_utc_midnight, start_of_utc_day
+from tribar.risk.kelly import (
+    kelly_fraction,
+    payoff_ratio_from_barriers,
+    shrunk_payoff_ratio,
+    split_profit_ratios,
+)
+from tribar.risk.limits import (
+    DEFAULT_LIMITS_FILE,
+    RiskConfigError,
+    RiskLimits,
+    SizingParams,
+    load_risk_limits,
+)
+from tribar.risk.manager import (
+    DAILY_LOSS_LOCK_REASON,
+    HALT_BALANCE_FLOOR,
+    HALT_DAILY_LOSS,
+    HALT_DRAWDOWN,
+    EntryDecision,
+    EquityStatus,
+    RiskManager,
+    StakeDecision,
+)
+from tribar.risk.protections import default_protections
+from tribar.risk.volatility import rolling_baseline_atr, volatility_scale
+
+__all__ = [
+    "DAILY_LOSS_LOCK_REASON",
+    "DEFAULT_LIMITS_FILE",
+    "HALT_BALANCE_FLOOR",
+    "HALT_DAILY_LOSS",
+    "HALT_DRAWDOWN",
+    "BreakerChange",
+    "BreakerEvent",
+    "BreakerState",
+    "CircuitBreaker",
+    "EntryDecision",
+    "EquityStatus",
+    "Halt",
+    "RiskConfigError",
+    "RiskLimits",
+    "RiskManager",
+    "SizingParams",
+    "StakeDecision",
+    "default_protections",
+    "kelly_fraction",
+    "load_risk_limits",
+    "next_utc_midnight",
+    "payoff_ratio_from_barriers",
+    "rolling_baseline_atr",
+    "shrunk_payoff_ratio",
+    "split_profit_ratios",
+    "start_of_utc_day",
+    "volatility_scale",
+]

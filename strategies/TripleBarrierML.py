@@ -6,6 +6,9 @@ triple-barrier labels; exits that realise exactly the barriers the model was tra
 * Entry: FreqAI's outlier checks pass, calibrated P(take-profit) >= ``entry_threshold`` and the
   expected net value of the barrier trade at that probability > ``min_edge``; optionally only
   while BTC trades above its daily EMA (regime filter).
+* Sizing and limits (``tribar.risk``): Kelly x volatility stake in ``custom_stake_amount``,
+  halts and rate limits in ``confirm_trade_entry``, equity/daily-loss checks in
+  ``bot_loop_start``, Freqtrade protections from ``protections``; see docs/risk.md.
 * Exits: stop via ``custom_stoploss``, take-profit via ``custom_roi`` (Freqtrade prices ROI exits
   at the level when the candle's high reaches it, and checks the stop first within a candle —
   the same conservative reading the labels use), timeout via ``custom_exit`` after ``H`` candles.
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import talib.abstract as ta
+from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence import Trade
 from freqtrade.strategy import (
@@ -45,6 +49,16 @@ from tribar.barrier_trade import (
 )
 from tribar.labels import BarrierSpec, triple_barrier_labels
 from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
+from tribar.risk import (
+    DAILY_LOSS_LOCK_REASON,
+    BreakerEvent,
+    RiskConfigError,
+    RiskManager,
+    load_risk_limits,
+    payoff_ratio_from_barriers,
+    rolling_baseline_atr,
+    start_of_utc_day,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +72,8 @@ class TripleBarrierML(IStrategy):
     timeframe = "1h"
     can_short = False
     process_only_new_candles = True
-    startup_candle_count = 200
+    # Covers the risk layer's rolling ATR baseline (336 candles by default).
+    startup_candle_count = 400
 
     # Barrier exits do the work; these are backstops that never bind first.
     minimal_roi = {"0": 100.0}
@@ -79,6 +94,8 @@ class TripleBarrierML(IStrategy):
     entry_threshold = DecimalParameter(0.30, 0.80, default=0.50, decimals=2, space="buy")
     min_edge = DecimalParameter(0.0, 0.02, default=0.002, decimals=3, space="buy")
     use_regime_filter = BooleanParameter(default=True, space="buy")
+    # False: Freqtrade's configured stake_amount (the "fixed stakes" arm of the sizing benchmark).
+    use_kelly_sizing = BooleanParameter(default=True, space="buy", optimize=False)
 
     plot_config = {
         "main_plot": {},
@@ -100,12 +117,43 @@ class TripleBarrierML(IStrategy):
     @property
     def barrier_spec(self) -> BarrierSpec:
         return BarrierSpec(
-            k_tp=float(self.k_tp.value), k_sl=float(self.k_sl.value), horizon=self.horizon, fee=self.fee
+            k_tp=float(self.k_tp.value),
+            k_sl=float(self.k_sl.value),
+            horizon=self.horizon,
+            fee=self.fee,
         )
 
     @property
     def regime_pair(self) -> str:
         return f"BTC/{self.config['stake_currency']}"
+
+    # --- risk layer (tribar.risk): one RiskManager, loaded and validated at start ----------
+    _risk: RiskManager | None = None
+
+    @property
+    def risk(self) -> RiskManager:
+        if self._risk is None:
+            try:
+                limits = load_risk_limits(self.config)
+            except RiskConfigError as exc:
+                # Stops the bot at start, naming the key; never reached inside the loop.
+                raise OperationalException(f"tribar risk limits: {exc}") from exc
+            self._risk = RiskManager(limits)
+            self._risk.breaker.add_listener(self._announce_breaker)
+        return self._risk
+
+    def _announce_breaker(self, event: BreakerEvent) -> None:
+        if self.dp is not None:
+            self.dp.send_msg(event.message(), always_send=True)
+
+    def bot_start(self, **kwargs: Any) -> None:
+        blacklist = self.config["exchange"].setdefault("pair_blacklist", [])
+        # In place: Freqtrade's pairlists hold a reference to this list.
+        blacklist[:] = self.risk.merged_blacklist(blacklist)
+
+    @property
+    def protections(self) -> list[dict[str, Any]]:
+        return self.risk.protections()
 
     def informative_pairs(self) -> list[tuple[str, str]]:
         return [(self.regime_pair, "1d")]
@@ -124,9 +172,9 @@ class TripleBarrierML(IStrategy):
         dataframe["%-range_position-period"] = (close - dataframe["low"].rolling(period).min()) / (
             dataframe["high"].rolling(period).max() - dataframe["low"].rolling(period).min()
         )
-        dataframe["%-relative_volume-period"] = dataframe["volume"] / dataframe["volume"].rolling(
-            period
-        ).mean()
+        dataframe["%-relative_volume-period"] = (
+            dataframe["volume"] / dataframe["volume"].rolling(period).mean()
+        )
         return dataframe
 
     def feature_engineering_expand_basic(
@@ -153,16 +201,20 @@ class TripleBarrierML(IStrategy):
         labels = triple_barrier_labels(dataframe, atr, self.barrier_spec)
         outcome = labels["outcome"]
         target = pd.Series(
-            np.where(outcome == 1.0, TAKE_PROFIT, NO_TAKE_PROFIT), index=dataframe.index, dtype="str"
+            np.where(outcome == 1.0, TAKE_PROFIT, NO_TAKE_PROFIT),
+            index=dataframe.index,
+            dtype="str",
         )
         # Unlabelled rows (the last H candles, warm-up) stay NaN: FreqAI drops them in training.
-        dataframe[LABEL] = target.where(outcome.notna())
-        return dataframe
+        return dataframe.assign(**{LABEL: target.where(outcome.notna())})
 
     # --- indicators, entries -------------------------------------------------------------
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = self.freqai.start(dataframe, metadata, self)
         dataframe["tribar_atr"] = ta.ATR(dataframe, timeperiod=int(self.atr_period.value))
+        dataframe["tribar_atr_baseline"] = rolling_baseline_atr(
+            dataframe["tribar_atr"], self.risk.limits.sizing.atr_baseline_window
+        )
         if TAKE_PROFIT not in dataframe:
             # No model yet (first candles of a live start): predictions are absent, never guessed.
             dataframe[TAKE_PROFIT] = np.nan
@@ -183,7 +235,9 @@ class TripleBarrierML(IStrategy):
         merged = merge_informative_pair(
             dataframe, daily[["date", "regime_ok"]], self.timeframe, "1d", ffill=True
         )
-        dataframe["tribar_regime_ok"] = merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
+        dataframe["tribar_regime_ok"] = (
+            merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
+        )
         return dataframe
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -215,13 +269,19 @@ class TripleBarrierML(IStrategy):
             dataframe, trade.open_date_utc, timedelta(minutes=timeframe_to_minutes(self.timeframe))
         )
         if candle is None:
-            logger.warning("%s: no signal candle for trade %s; barriers not set", trade.pair, trade.id)
+            logger.warning(
+                "%s: no signal candle for trade %s; barriers not set", trade.pair, trade.id
+            )
             return None
         p = candle.get(TAKE_PROFIT)
         p_value = float(p) if p is not None and np.isfinite(p) else None
-        levels = levels_at_entry(trade.open_rate, float(candle["tribar_atr"]), p_value, self.barrier_spec)
+        levels = levels_at_entry(
+            trade.open_rate, float(candle["tribar_atr"]), p_value, self.barrier_spec
+        )
         if not levels.is_valid():
-            logger.warning("%s: invalid barrier levels %s for trade %s", trade.pair, levels, trade.id)
+            logger.warning(
+                "%s: invalid barrier levels %s for trade %s", trade.pair, levels, trade.id
+            )
             return None
         trade.set_custom_data(KEY_TP, levels.take_profit)
         trade.set_custom_data(KEY_SL, levels.stop)
@@ -230,7 +290,9 @@ class TripleBarrierML(IStrategy):
             trade.set_custom_data(KEY_P, p_value)
         return levels
 
-    def order_filled(self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any) -> None:
+    def order_filled(
+        self, pair: str, trade: Trade, order: Any, current_time: datetime, **kwargs: Any
+    ) -> None:
         if order.ft_order_side == trade.entry_side and trade.nr_of_successful_entries == 1:
             self._fix_levels(trade)
 
@@ -241,7 +303,9 @@ class TripleBarrierML(IStrategy):
         levels = self._levels(trade)
         if levels is None:
             return None
-        return stoploss_from_absolute(levels.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage)
+        return stoploss_from_absolute(
+            levels.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
+        )
 
     def custom_roi(
         self, pair: str, trade: Trade, current_time: datetime, trade_duration: int,
@@ -261,3 +325,63 @@ class TripleBarrierML(IStrategy):
         if timeout_reached(trade.open_date_utc, current_time, self.horizon, candle):
             return "timeout"
         return None
+
+    # --- risk adapters -------------------------------------------------------------------
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        if self.wallets is None:
+            return
+        self.risk.update_equity(self.wallets.get_total_stake_amount(), current_time)
+        day_start = start_of_utc_day(current_time)
+        closed_today = Trade.get_trades_proxy(is_open=False, close_date=day_start)
+        realised = sum(t.close_profit_abs or 0.0 for t in closed_today)
+        until = self.risk.daily_loss_lock_until(realised, current_time)
+        if until is not None:
+            self.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON)
+
+    def confirm_trade_entry(
+        self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
+        current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any,
+    ) -> bool:  # fmt: skip
+        recent = Trade.get_trades_proxy(open_date=current_time - timedelta(hours=1))
+        decision = self.risk.check_entry(pair, current_time, [t.open_date_utc for t in recent])
+        if not decision.allowed:
+            logger.info("%s: entry refused: %s", pair, decision.reason)
+        return decision.allowed
+
+    def custom_stake_amount(
+        self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
+        min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
+        side: str, **kwargs: Any,
+    ) -> float:  # fmt: skip
+        if not self.use_kelly_sizing.value:
+            return proposed_stake
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        if dataframe.empty:
+            return 0.0
+        candle = dataframe.iloc[-1]
+        spec = self.barrier_spec
+        geometric_b = payoff_ratio_from_barriers(
+            spec.k_tp, spec.k_sl, candle["tribar_atr"], current_rate, spec.fee
+        )
+        closed = Trade.get_trades_proxy(is_open=False)
+        b = self.risk.payoff_ratio(geometric_b, [t.close_profit for t in closed])
+        open_exposure: dict[str, float] = {}
+        for t in Trade.get_trades_proxy(is_open=True):
+            open_exposure[t.pair] = open_exposure.get(t.pair, 0.0) + t.stake_amount * t.leverage
+        decision = self.risk.stake_for_entry(
+            pair, candle.get(TAKE_PROFIT), b, candle["tribar_atr"], candle["tribar_atr_baseline"],
+            self.wallets.get_total_stake_amount() if self.wallets else None,
+            open_exposure, min_stake, max_stake, leverage=leverage,
+        )  # fmt: skip
+        if decision.skip:
+            logger.info("%s: no stake: %s", pair, decision.reason)
+        # 0 makes Freqtrade skip the entry.
+        return decision.stake
+
+    def leverage(
+        self, pair: str, current_time: datetime, current_rate: float, proposed_leverage: float,
+        max_leverage: float, entry_tag: str | None, side: str, **kwargs: Any,
+    ) -> float:  # fmt: skip
+        return self.risk.leverage(
+            pair, proposed_leverage, max_leverage, self.config.get("trading_mode")
+        )

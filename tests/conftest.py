@@ -29,14 +29,18 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     if not postgres_server.is_running():
         postgres_server.start()
-    conn = psycopg2.connect(postgres_server.dsn.replace(f"dbname={postgres_server.database}", "dbname=postgres"))
+    conn = psycopg2.connect(
+        postgres_server.dsn.replace(f"dbname={postgres_server.database}", "dbname=postgres")
+    )
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     yield f"postgresql+psycopg2://{postgres_server.user}@127.0.0.1:{postgres_server.port}/{name}"
     if postgres_server.is_running():
-        conn = psycopg2.connect(postgres_server.dsn.replace(f"dbname={postgres_server.database}", "dbname=postgres"))
+        conn = psycopg2.connect(
+            postgres_server.dsn.replace(f"dbname={postgres_server.database}", "dbname=postgres")
+        )
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,7 +9,10 @@ def test_postgres_fixture_writes_and_reads_a_row(postgres_url: str) -> None:
     engine = sa.create_engine(postgres_url)
     meta = sa.MetaData()
     table = sa.Table(
-        "probe", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Numeric(18, 8))
+        "probe",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("v", sa.Numeric(18, 8)),
     )
     meta.create_all(engine)
     with engine.begin() as conn:
@@ -22,7 +25,9 @@ def test_postgres_fixture_writes_and_reads_a_row(postgres_url: str) -> None:
     engine.dispose()
 
 
-def test_server_survives_stop_and_start_with_its_data(postgres_server: PostgresServer, postgres_url: str) -> None:
+def test_server_survives_stop_and_start_with_its_data(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
     engine = sa.create_engine(postgres_url, pool_pre_ping=True)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE kept (x int)"))

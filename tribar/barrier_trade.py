@@ -61,10 +61,14 @@ def levels_at_entry(
     entry_price: float, signal_atr: float, p_take_profit: float | None, spec: BarrierSpec
 ) -> BarrierLevels:
     tp, sl = barrier_levels(float(entry_price), float(signal_atr), spec)
-    return BarrierLevels(take_profit=tp, stop=sl, atr=float(signal_atr), p_take_profit=p_take_profit)
+    return BarrierLevels(
+        take_profit=tp, stop=sl, atr=float(signal_atr), p_take_profit=p_take_profit
+    )
 
 
-def signal_candle(dataframe: pd.DataFrame, entry_time: datetime, timeframe: timedelta) -> pd.Series | None:
+def signal_candle(
+    dataframe: pd.DataFrame, entry_time: datetime, timeframe: timedelta
+) -> pd.Series | None:
     """The last candle that had closed when the trade was entered (its open <= entry - 1 candle).
 
     The entry fills at the open of the candle after the signal, so the signal candle opened one
@@ -79,6 +83,8 @@ def signal_candle(dataframe: pd.DataFrame, entry_time: datetime, timeframe: time
     return eligible.iloc[-1]
 
 
-def timeout_reached(entry_time: datetime, now: datetime, horizon: int, timeframe: timedelta) -> bool:
+def timeout_reached(
+    entry_time: datetime, now: datetime, horizon: int, timeframe: timedelta
+) -> bool:
     """The vertical barrier: the trade has been held ``horizon`` candles."""
     return now - entry_time >= horizon * timeframe

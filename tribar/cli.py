@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snap.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. binance")
     snap.add_argument("--pairs", nargs="+", default=None, help="pairs to keep (default: all)")
-    snap.add_argument("--trading-mode", default="spot", choices=["spot", "margin", "future", "swap"])
+    snap.add_argument(
+        "--trading-mode", default="spot", choices=["spot", "margin", "future", "swap"]
+    )
     snap.add_argument(
         "-o", "--output", default="user_data/markets/snapshot.json", help="file to write"
     )

@@ -89,9 +89,7 @@ def install_offline_markets(snapshot: MarketsSnapshot) -> None:
     if not hasattr(exchange_cls, "_tribar_original_reload_markets"):
         exchange_cls._tribar_original_reload_markets = exchange_cls.reload_markets
 
-    def reload_markets(
-        self: Any, force: bool = False, *, load_leverage_tiers: bool = True
-    ) -> None:
+    def reload_markets(self: Any, force: bool = False, *, load_leverage_tiers: bool = True) -> None:
         if self._last_markets_refresh > 0 and not force:
             return
         try:
@@ -146,7 +144,7 @@ def install_config_error_exit_code() -> None:
     if getattr(main_module.Arguments, "_tribar_patched", False):
         return
 
-    class ArgumentsWithConfigErrorExit(Arguments):  # type: ignore[misc]
+    class ArgumentsWithConfigErrorExit(Arguments):
         _tribar_patched = True
 
         def get_parsed_arg(self) -> dict[str, Any]:
@@ -164,4 +162,4 @@ def install_config_error_exit_code() -> None:
             parsed["func"] = run_command
             return parsed
 
-    main_module.Arguments = ArgumentsWithConfigErrorExit  # type: ignore[misc]
+    main_module.Arguments = ArgumentsWithConfigErrorExit

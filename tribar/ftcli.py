@@ -70,7 +70,7 @@ def markets_file_from_config(config_paths: Sequence[str]) -> str | None:
 
 
 def run_freqtrade(argv: Sequence[str]) -> int:
-    """Run Freqtrade's CLI with ``argv``; return its exit code (non-zero on configuration errors)."""
+    """Run Freqtrade's CLI with ``argv``; return its exit code (non-zero on config errors)."""
     args = list(argv)
     markets_arg = _pop_option(args, "--markets")
     online = _pop_flag(args, "--online")

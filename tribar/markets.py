@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 SNAPSHOT_FORMAT_VERSION = 1
-BUNDLED_SNAPSHOT = Path(__file__).resolve().parent.parent / "user_data" / "markets" / "binance-spot.json"
+BUNDLED_SNAPSHOT = (
+    Path(__file__).resolve().parent.parent / "user_data" / "markets" / "binance-spot.json"
+)
 
 # Keys Freqtrade reads from every market (precision, limits, pair routing); a market lacking
 # one of them would fail later with an obscure KeyError deep in the exchange class.
@@ -97,7 +99,9 @@ def load_snapshot(path: str | Path) -> MarketsSnapshot:
         exchange = raw.get("exchange")
         created = raw.get("created")
         if not isinstance(exchange, str) or not exchange:
-            raise MarketsSnapshotError(f"markets snapshot {p}: 'exchange' must be a non-empty string")
+            raise MarketsSnapshotError(
+                f"markets snapshot {p}: 'exchange' must be a non-empty string"
+            )
     else:
         markets = raw
         exchange = _exchange_from_filename(p)
@@ -136,7 +140,9 @@ def validate_markets(markets: Mapping[str, Any], source: Path | str) -> None:
         price = market["precision"].get("price")
         for name, value in (("precision.amount", amount), ("precision.price", price)):
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise MarketsSnapshotError(f"{where}: '{name}' must be a positive number, got {value!r}")
+                raise MarketsSnapshotError(
+                    f"{where}: '{name}' must be a positive number, got {value!r}"
+                )
 
 
 def snapshot_document(exchange: str, markets: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,7 +180,9 @@ def fetch_markets(
     import ccxt
 
     if exchange_id not in ccxt.exchanges:
-        raise MarketsSnapshotError(f"unknown exchange '{exchange_id}' (ccxt knows: see ccxt.exchanges)")
+        raise MarketsSnapshotError(
+            f"unknown exchange '{exchange_id}' (ccxt knows: see ccxt.exchanges)"
+        )
     options: dict[str, Any] = {"defaultType": trading_mode}
     if exchange_id == "binance":
         # Only the spot (or chosen) market type; binance otherwise also asks margin/futures APIs.

@@ -11,7 +11,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FREQTRADE_TEMPLATES = Path(__import__("freqtrade").__file__).parent / "templates"
 
 
-def run_tribar(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_tribar(
+    *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     # Never let a developer's shell settings change what the test runs.
     for key in list(full_env):

@@ -24,7 +24,7 @@ def test_unsupported_version_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> No
     import freqtrade
 
     monkeypatch.setattr(freqtrade, "__version__", "2027.1")
-    with pytest.raises(FreqtradeIncompatibleError, match="freqtrade 2027.1 is installed"):
+    with pytest.raises(FreqtradeIncompatibleError, match=r"freqtrade 2027\.1 is installed"):
         check_freqtrade_compatible()
 
 
@@ -47,11 +47,16 @@ def test_exchange_object_gets_snapshot_markets_without_network() -> None:
     snapshot = load_snapshot(BUNDLED_SNAPSHOT)
     install_offline_markets(snapshot)
     try:
-        config = Configuration.from_files([str(freqtrade_patches.__file__).replace("tribar/freqtrade_patches.py", "config.json")])
+        config = Configuration.from_files(
+            [str(freqtrade_patches.__file__).replace("tribar/freqtrade_patches.py", "config.json")]
+        )
         config["runmode"] = RunMode.BACKTEST
         exchange = ExchangeResolver.load_exchange(config, validate=True)
         assert set(exchange.markets) == set(snapshot.markets)
-        assert exchange._api.markets["ETH/USDT"]["precision"] == snapshot.markets["ETH/USDT"]["precision"]
+        assert (
+            exchange._api.markets["ETH/USDT"]["precision"]
+            == snapshot.markets["ETH/USDT"]["precision"]
+        )
         assert exchange.get_min_pair_stake_amount("BTC/USDT", 100_000.0, -0.05) is not None
         exchange.close()
     finally:

@@ -76,9 +76,19 @@ def test_snapshot_written_from_recorded_exchange(recorded_binance: str, tmp_path
 
 def test_written_snapshot_drives_an_offline_backtest(recorded_binance: str, tmp_path: Path) -> None:
     out = tmp_path / "snap.json"
-    assert run_tribar(
-        "markets", "snapshot", "--exchange", "binance", "-o", str(out), "--api-url", recorded_binance
-    ).returncode == 0
+    assert (
+        run_tribar(
+            "markets",
+            "snapshot",
+            "--exchange",
+            "binance",
+            "-o",
+            str(out),
+            "--api-url",
+            recorded_binance,
+        ).returncode
+        == 0
+    )
     from tests.foundation.ftrun import FREQTRADE_TEMPLATES
 
     result = run_tribar(
@@ -115,7 +125,9 @@ def test_unreachable_exchange_gives_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_exchange(tmp_path: Path) -> None:
-    result = run_tribar("markets", "snapshot", "--exchange", "nosuchex", "-o", str(tmp_path / "x.json"))
+    result = run_tribar(
+        "markets", "snapshot", "--exchange", "nosuchex", "-o", str(tmp_path / "x.json")
+    )
     assert result.returncode == 2
     assert "unknown exchange 'nosuchex'" in result.stderr
 

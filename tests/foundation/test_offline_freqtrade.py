@@ -20,14 +20,19 @@ def _latest_result(directory: Path) -> dict:
     zips = sorted(directory.glob("backtest-result-*.zip"))
     assert zips, f"no backtest result written to {directory}"
     with zipfile.ZipFile(zips[-1]) as zf:
-        name = next(n for n in zf.namelist() if n.endswith(".json") and "_config" not in n and "market_change" not in n)
+        name = next(
+            n
+            for n in zf.namelist()
+            if n.endswith(".json") and "_config" not in n and "market_change" not in n
+        )
         return json.loads(zf.read(name))
 
 
 def test_backtesting_runs_offline_and_produces_trades(tmp_path: Path) -> None:
     result = run_tribar(
         "ft", "backtesting", "-c", "config.json", *SAMPLE,
-        "--timerange", "20250301-20250501", "--backtest-directory", str(tmp_path), "--cache", "none",
+        "--timerange", "20250301-20250501", "--backtest-directory", str(tmp_path),
+        "--cache", "none",
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
@@ -60,7 +65,9 @@ def test_configuration_error_exits_non_zero_with_message(tmp_path: Path) -> None
     config = json.loads((REPO_ROOT / "config.json").read_text())
     config["max_open_trades"] = "lots"
     bad.write_text(json.dumps(config))
-    result = run_tribar("ft", "backtesting", "-c", str(bad), *SAMPLE, "--timerange", "20250301-20250305")
+    result = run_tribar(
+        "ft", "backtesting", "-c", str(bad), *SAMPLE, "--timerange", "20250301-20250305"
+    )
     assert result.returncode == 2
     assert "Configuration error" in result.stdout + result.stderr
     assert "max_open_trades" in result.stdout + result.stderr
@@ -90,7 +97,9 @@ def test_wrong_exchange_snapshot_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_and_malformed_snapshot_files(tmp_path: Path) -> None:
-    result = run_tribar("ft", "backtesting", "-c", "config.json", *SAMPLE, "--markets", str(tmp_path / "none.json"))
+    result = run_tribar(
+        "ft", "backtesting", "-c", "config.json", *SAMPLE, "--markets", str(tmp_path / "none.json")
+    )
     assert result.returncode == 2
     assert "markets snapshot not found" in result.stderr and "none.json" in result.stderr
 

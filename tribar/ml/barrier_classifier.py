@@ -69,7 +69,7 @@ def classification_metrics(
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
     two_classes = len(np.unique(y)) == 2
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "base_rate": float(y.mean()) if len(y) else None,
         "auc": float(roc_auc_score(y, p)) if two_classes else None,
         "log_loss": float(log_loss(y, p, labels=[0, 1])) if len(y) else None,

@@ -35,6 +35,20 @@ class InsufficientTrainingDataError(ValueError):
     pass
 
 
+def purge_labels_at_window_end(
+    df: pd.DataFrame, label_columns: list[str], horizon: int
+) -> pd.DataFrame:
+    """Blank the labels of the last ``horizon`` candles of a training window.
+
+    FreqAI computes targets on the whole loaded frame and then slices the training window, so
+    these labels were computed from candles after the window: inside the next test window.
+    """
+    purged = df.copy()
+    if horizon > 0 and label_columns:
+        purged.loc[purged.index[-horizon:], label_columns] = np.nan
+    return purged
+
+
 def three_block_split(
     n: int, horizon: int, validation_fraction: float, calibration_fraction: float, embargo: int
 ) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], npt.NDArray[np.int_]]:
@@ -46,7 +60,7 @@ def three_block_split(
     return head[train_pos], head[val_pos], calibration
 
 
-class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
+class TripleBarrierClassifierBase(BaseClassifierModel):
     """Subclasses pick the calibration method and LightGBM defaults; the config's
     ``model_training_parameters`` override the defaults."""
 
@@ -73,12 +87,15 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
     def label_horizon(self) -> int:
         return int(self.freqai_info["feature_parameters"].get("label_period_candles", 24))
 
-    def train(self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any) -> BarrierClassifier:
+    def train(
+        self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any
+    ) -> BarrierClassifier:
         started = time()
+        horizon = self.label_horizon
+        unfiltered_df = purge_labels_at_window_end(unfiltered_df, dk.label_list, horizon)
         features, labels = dk.filter_features(
             unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
         )
-        horizon = self.label_horizon
         embargo = int(self.freqai_info.get("tribar", {}).get("embargo_candles", horizon))
         n = len(features)
         try:
@@ -105,7 +122,9 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
         dk.feature_pipeline = self.define_data_pipeline(threads=dk.thread_count)
         dd = dk.data_dictionary
         dd["train_features"], dd["train_labels"], dd["train_weights"] = (
-            dk.feature_pipeline.fit_transform(dd["train_features"], dd["train_labels"], dd["train_weights"])
+            dk.feature_pipeline.fit_transform(
+                dd["train_features"], dd["train_labels"], dd["train_weights"]
+            )
         )
         dd["test_features"], dd["test_labels"], dd["test_weights"] = dk.feature_pipeline.transform(
             dd["test_features"], dd["test_labels"], dd["test_weights"]
@@ -132,7 +151,9 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
     ) -> BarrierClassifier:
         """Keep FreqAI's bookkeeping valid (pipeline, data dictionary) for a NaN-answering model."""
         weights = np.ones(len(features))
-        dk.build_data_dictionary(features, features.iloc[:0], labels, labels.iloc[:0], weights, weights[:0])
+        dk.build_data_dictionary(
+            features, features.iloc[:0], labels, labels.iloc[:0], weights, weights[:0]
+        )
         dk.fit_labels()
         dk.feature_pipeline = self.define_data_pipeline(threads=dk.thread_count)
         if len(features):
@@ -148,7 +169,11 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
         def binary(frame: pd.DataFrame) -> npt.NDArray[np.int_]:
             return (frame.iloc[:, 0].astype(str) == TAKE_PROFIT).to_numpy(dtype=int)
 
-        y_train, y_val, y_cal = binary(dd["train_labels"]), binary(dd["test_labels"]), binary(cal_labels)
+        y_train, y_val, y_cal = (
+            binary(dd["train_labels"]),
+            binary(dd["test_labels"]),
+            binary(cal_labels),
+        )
         params = {**self.default_lgbm_parameters, **self.model_training_parameters}
         booster = lgb.LGBMClassifier(**params)
         has_validation = len(np.unique(y_val)) == 2
@@ -156,7 +181,8 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
             dd["train_features"].to_numpy(),
             y_train,
             sample_weight=np.asarray(dd["train_weights"]),
-            eval_set=[(dd["test_features"].to_numpy(), y_val)] if has_validation else None,
+            eval_X=dd["test_features"].to_numpy() if has_validation else None,
+            eval_y=y_val if has_validation else None,
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             if has_validation
             else None,
@@ -170,12 +196,18 @@ class TripleBarrierClassifierBase(BaseClassifierModel):  # type: ignore[misc]
         model.calibrator.fit(raw_cal, y_cal)
         model.metrics = {
             "best_iteration": int(booster.best_iteration_ or params["n_estimators"]),
-            "train_raw": classification_metrics(y_train, model.raw_probability(dd["train_features"])),
-            "validation_raw": classification_metrics(y_val, model.raw_probability(dd["test_features"])),
+            "train_raw": classification_metrics(
+                y_train, model.raw_probability(dd["train_features"])
+            ),
+            "validation_raw": classification_metrics(
+                y_val, model.raw_probability(dd["test_features"])
+            ),
             # In-sample for the calibrator: out-of-sample calibration is measured by the
             # walk-forward evaluation (tribar evaluate), not here.
             "calibration_raw": classification_metrics(y_cal, raw_cal),
-            "calibration_calibrated": classification_metrics(y_cal, model.calibrator.predict(raw_cal)),
+            "calibration_calibrated": classification_metrics(
+                y_cal, model.calibrator.predict(raw_cal)
+            ),
         }
         return model
 

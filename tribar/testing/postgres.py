@@ -91,7 +91,7 @@ class PostgresServer:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [str(a) for a in args],
-            preexec_fn=self._preexec,  # noqa: PLW1509 - only drops privileges
+            preexec_fn=self._preexec,
             capture_output=True,
             text=True,
             check=False,
