@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	bash scripts/typecheck.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info user_data/backtest_results user_data/plot user_data/models

@@ -12,6 +12,7 @@ from tribar.risk.circuit_breaker import (
     Halt,
 )
 from tribar.risk.clock import next_utc_midnight, start_of_utc_day
+from tribar.risk.equity import mark_to_market_equity
 from tribar.risk.kelly import (
     kelly_fraction,
     payoff_ratio_from_barriers,
@@ -58,6 +59,7 @@ __all__ = [
     "StakeDecision",
     "default_protections",
     "kelly_fraction",
+    "mark_to_market_equity",
     "load_risk_limits",
     "next_utc_midnight",
     "payoff_ratio_from_barriers",

@@ -160,6 +160,48 @@ class RiskManager:
             return _skip(
                 f"no volatility scale (atr={current_atr!r}, baseline={baseline_atr!r})", kelly
             )
+        return self._capped_stake(
+            pair, equity, open_exposure_usd, min_stake, max_stake, leverage,
+            fraction_of_equity=kelly * scale, kelly=kelly, scale=scale,
+        )  # fmt: skip
+
+    def cap_fixed_stake(
+        self,
+        pair: str,
+        stake: Any,
+        equity: Any,
+        open_exposure_usd: Mapping[str, Any],
+        min_stake: Any,
+        max_stake: Any,
+        *,
+        leverage: Any = 1.0,
+    ) -> StakeDecision:
+        """A stake chosen elsewhere (Freqtrade's ``stake_amount``) under the same hard limits:
+        position value, total exposure, exchange min/max. Kelly's ``max_position_pct`` is part of
+        Kelly sizing and does not apply here."""
+        wanted = positive_float(stake)
+        if wanted is None:
+            return _skip(f"invalid stake {stake!r}")
+        return self._capped_stake(
+            pair, equity, open_exposure_usd, min_stake, max_stake, leverage, fixed_stake=wanted
+        )
+
+    def _capped_stake(
+        self,
+        pair: str,
+        equity: Any,
+        open_exposure_usd: Mapping[str, Any],
+        min_stake: Any,
+        max_stake: Any,
+        leverage: Any,
+        *,
+        fraction_of_equity: float | None = None,
+        fixed_stake: float | None = None,
+        kelly: float = 0.0,
+        scale: float = 0.0,
+    ) -> StakeDecision:
+        """The one place the stake caps are enforced, whatever sized the trade."""
+        sizing = self._limits.sizing
         account = positive_float(equity)
         if account is None:
             return _skip(f"equity unreadable or not positive ({equity!r})", kelly, scale)
@@ -177,9 +219,13 @@ class RiskManager:
         if floor is None or floor < 0.0:
             return _skip(f"invalid min_stake {min_stake!r}", kelly, scale)
 
-        fraction = min(kelly * scale, sizing.max_position_pct)
-        binding = "max_position_pct" if kelly * scale > fraction else "kelly x volatility"
-        notional = fraction * account
+        if fixed_stake is not None:
+            notional, binding = fixed_stake * lev, "fixed stake"
+        else:
+            wanted = fraction_of_equity or 0.0
+            fraction = min(wanted, sizing.max_position_pct)
+            binding = "max_position_pct" if wanted > fraction else "kelly x volatility"
+            notional = fraction * account
         limits = self._limits
         for name, room in (
             ("max_position_value_usd", limits.max_position_value_usd - pair_exposure),
@@ -195,6 +241,10 @@ class RiskManager:
         if stake < floor or stake <= 0.0:
             return _skip(
                 f"stake {stake:.4f} ({binding}) below exchange minimum {floor:.4f}", kelly, scale
+            )
+        if fixed_stake is not None:
+            return StakeDecision(
+                stake, f"fixed stake -> {stake:.4f} (bound by {binding})", 0.0, 0.0
             )
         reason = f"kelly {kelly:.4f} x vol {scale:.3f} -> {stake:.4f} (bound by {binding})"
         return StakeDecision(stake, reason, kelly, scale)

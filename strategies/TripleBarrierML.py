@@ -55,6 +55,7 @@ from tribar.risk import (
     RiskConfigError,
     RiskManager,
     load_risk_limits,
+    mark_to_market_equity,
     payoff_ratio_from_barriers,
     rolling_baseline_atr,
     start_of_utc_day,
@@ -330,13 +331,24 @@ class TripleBarrierML(IStrategy):
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         if self.wallets is None:
             return
-        self.risk.update_equity(self.wallets.get_total_stake_amount(), current_time)
-        day_start = start_of_utc_day(current_time)
+        self.risk.update_equity(self._account_equity(), current_time)
+        # Freqtrade filters close_date strictly after the bound; a trade closed at 00:00:00
+        # belongs to the new day.
+        day_start = start_of_utc_day(current_time) - timedelta(microseconds=1)
         closed_today = Trade.get_trades_proxy(is_open=False, close_date=day_start)
         realised = sum(t.close_profit_abs or 0.0 for t in closed_today)
         until = self.risk.daily_loss_lock_until(realised, current_time)
         if until is not None:
             self.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON)
+
+    def _account_equity(self) -> float | None:
+        positions = []
+        for trade in Trade.get_trades_proxy(is_open=True):
+            dataframe, _ = self.dp.get_analyzed_dataframe(trade.pair, self.timeframe)
+            last = dataframe["close"].iloc[-1] if not dataframe.empty else None
+            positions.append((trade.amount, last, trade.open_rate))
+        balance = self.wallets.get_total(self.config["stake_currency"]) if self.wallets else None
+        return mark_to_market_equity(balance, positions)
 
     def confirm_trade_entry(
         self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
@@ -353,8 +365,15 @@ class TripleBarrierML(IStrategy):
         min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
         side: str, **kwargs: Any,
     ) -> float:  # fmt: skip
+        open_exposure: dict[str, float] = {}
+        for t in Trade.get_trades_proxy(is_open=True):
+            open_exposure[t.pair] = open_exposure.get(t.pair, 0.0) + t.stake_amount * t.leverage
+        equity = self.wallets.get_total_stake_amount() if self.wallets else None
         if not self.use_kelly_sizing.value:
-            return proposed_stake
+            decision = self.risk.cap_fixed_stake(
+                pair, proposed_stake, equity, open_exposure, min_stake, max_stake, leverage=leverage
+            )
+            return decision.stake
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
         if dataframe.empty:
             return 0.0
@@ -365,13 +384,9 @@ class TripleBarrierML(IStrategy):
         )
         closed = Trade.get_trades_proxy(is_open=False)
         b = self.risk.payoff_ratio(geometric_b, [t.close_profit for t in closed])
-        open_exposure: dict[str, float] = {}
-        for t in Trade.get_trades_proxy(is_open=True):
-            open_exposure[t.pair] = open_exposure.get(t.pair, 0.0) + t.stake_amount * t.leverage
         decision = self.risk.stake_for_entry(
             pair, candle.get(TAKE_PROFIT), b, candle["tribar_atr"], candle["tribar_atr_baseline"],
-            self.wallets.get_total_stake_amount() if self.wallets else None,
-            open_exposure, min_stake, max_stake, leverage=leverage,
+            equity, open_exposure, min_stake, max_stake, leverage=leverage,
         )  # fmt: skip
         if decision.skip:
             logger.info("%s: no stake: %s", pair, decision.reason)
