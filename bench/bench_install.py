@@ -71,7 +71,8 @@ def main() -> int:
     if not args.skip_install:
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
-            for label, target in (("tribar (this repo)", "."), ("baseline " + FREQTRADE_SPEC, FREQTRADE_SPEC)):
+            targets = (("tribar (this repo)", "."), ("baseline " + FREQTRADE_SPEC, FREQTRADE_SPEC))
+            for label, target in targets:
                 seconds, size, packages = _install(target, Path(tmp))
                 rows.append((label, seconds, size, packages))
         print("\n| install | seconds | venv size MiB | packages |\n|---|---:|---:|---:|")

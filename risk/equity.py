@@ -16,7 +16,7 @@ from tribar.risk._numbers import finite_float, positive_float
 def mark_to_market_equity(
     stake_balance: Any, open_positions: Iterable[tuple[Any, Any, Any]]
 ) -> float | None:
-    """``stake_balance`` + Σ amount × last price over ``(amount, last_price, entry_price)``.
+    """``stake_balance`` + sum of amount x last price over ``(amount, last_price, entry_price)``.
 
     A position without a usable last price is valued at its entry price (better than dropping
     it, which would look like a loss). None when the balance or an amount is unreadable, so the
