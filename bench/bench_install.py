@@ -33,7 +33,8 @@ def _install(target: str, workdir: Path) -> tuple[float, int, int]:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--no-cache-dir"]
     started = time.monotonic()
-    subprocess.run([*pip, target], check=True, cwd=REPO)
+    # pip's warnings about this machine's local index folders are noise for the table.
+    subprocess.run([*pip, target], check=True, cwd=REPO, stderr=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     site = next((venv / "lib").glob("python3*/site-packages"))
     packages = len(list(site.glob("*.dist-info")))

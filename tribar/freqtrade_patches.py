@@ -7,6 +7,8 @@ and websocket ccxt objects). Replacing that one method so it hands the snapshot 
 analysis and FreqAI backtests. ``check_freqtrade_compatible`` verifies the assumptions the patch
 makes, so a Freqtrade upgrade that breaks them fails loudly instead of silently going online.
 
+3. Keeping FreqAI's feature columns (opt-in, leakage checks only): ``keep_freqai_features``.
+
 2. Exit code on configuration errors. Freqtrade's ``main()`` logs a ``ConfigurationError`` and
 exits 0, so scripts and CI cannot see the failure. ``install_config_error_exit_code`` re-raises it
 as an ``OperationalException``, which ``main()`` reports with exit code 2.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -163,3 +167,28 @@ def install_config_error_exit_code() -> None:
             return parsed
 
     main_module.Arguments = ArgumentsWithConfigErrorExit
+
+
+@contextmanager
+def keep_freqai_features() -> Iterator[None]:
+    """Keep FreqAI's ``%`` feature columns in the frames returned to the strategy (FreqAI drops
+    them in ``FreqaiDataKitchen.remove_features_from_df``), so leakage checks can compare every
+    feature the model saw. Signals never read these columns; the patch is undone on exit."""
+    check_freqtrade_compatible()
+    from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
+
+    original = FreqaiDataKitchen.remove_features_from_df
+    if list(inspect.signature(original).parameters) != ["self", "dataframe"]:
+        raise FreqtradeIncompatibleError(
+            f"FreqaiDataKitchen.remove_features_from_df{inspect.signature(original)} changed; "
+            "expected (self, dataframe)"
+        )
+
+    def keep_all(self: Any, dataframe: Any) -> Any:
+        return dataframe
+
+    FreqaiDataKitchen.remove_features_from_df = keep_all  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FreqaiDataKitchen.remove_features_from_df = original  # type: ignore[method-assign]

@@ -23,7 +23,12 @@ from freqtrade.freqai.base_models.BaseClassifierModel import BaseClassifierModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
 from tribar.calibration import ProbabilityCalibrator
-from tribar.ml.barrier_classifier import TAKE_PROFIT, BarrierClassifier, classification_metrics
+from tribar.ml.barrier_classifier import (
+    NO_TAKE_PROFIT,
+    TAKE_PROFIT,
+    BarrierClassifier,
+    classification_metrics,
+)
 from tribar.splits import purged_train_validation_split
 
 logger = logging.getLogger(__name__)
@@ -40,13 +45,33 @@ def purge_labels_at_window_end(
 ) -> pd.DataFrame:
     """Blank the labels of the last ``horizon`` candles of a training window.
 
-    FreqAI computes targets on the whole loaded frame and then slices the training window, so
-    these labels were computed from candles after the window: inside the next test window.
+    Their label windows reach past the training window into the next test window. Freqtrade
+    2026.9's FreqAI already computes backtest targets on a frame cut at the training end (so the
+    triple-barrier labels there are NaN); this keeps the purge true whatever frame the labels
+    came from (live retraining, other FreqAI versions). tests/leakage shows it matters.
     """
     purged = df.copy()
     if horizon > 0 and label_columns:
         purged.loc[purged.index[-horizon:], label_columns] = np.nan
     return purged
+
+
+def mask_rows_with_missing_features(
+    features: pd.DataFrame,
+    predictions: pd.DataFrame,
+    do_predict: npt.NDArray[np.int_],
+    probability_columns: list[str],
+) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+    """No prediction where any feature was missing (NaN or inf).
+
+    FreqAI fills missing prediction features with 0 and its classifier ``predict`` then replaces
+    ``do_predict`` with the outlier check alone, so such rows could still look tradeable.
+    """
+    missing = features.replace([np.inf, -np.inf], np.nan).isna().any(axis=1).to_numpy()
+    masked = predictions.copy()
+    columns = [c for c in probability_columns if c in masked.columns]
+    masked.loc[missing, columns] = np.nan
+    return masked, np.where(missing, 0, np.asarray(do_predict)).astype(int)
 
 
 def three_block_split(
@@ -210,6 +235,17 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             ),
         }
         return model
+
+    def predict(
+        self, unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen, **kwargs: Any
+    ) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+        predictions, do_predict = super().predict(unfiltered_df, dk, **kwargs)
+        features = unfiltered_df.filter(dk.training_features_list, axis=1).reset_index(drop=True)
+        predictions, do_predict = mask_rows_with_missing_features(
+            features, predictions, do_predict, [TAKE_PROFIT, NO_TAKE_PROFIT]
+        )
+        dk.do_predict = do_predict
+        return predictions, do_predict
 
     def fit(self, data_dictionary: dict[str, Any], dk: FreqaiDataKitchen, **kwargs: Any) -> Any:
         raise NotImplementedError("TripleBarrierClassifierBase trains in train(); fit() is unused")
