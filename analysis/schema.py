@@ -46,7 +46,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 trades = sa.Table(
     "trades",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     sa.Column("trade_id", sa.String(128), nullable=False, unique=True),
     # When the trade was closed (the record's time in the original design).
     sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
@@ -80,7 +85,9 @@ trades = sa.Table(
     sa.Column("stake_currency", sa.String(16)),
     sa.Column("dry_run", sa.Boolean, nullable=False),
     sa.Column("source", sa.String(16), nullable=False, server_default="live"),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.CheckConstraint(_in("side", SIDES), name="side"),
     sa.CheckConstraint(_in("exit_reason", EXIT_REASONS), name="exit_reason"),
     sa.CheckConstraint(_in("predicted_direction", DIRECTIONS), name="predicted_direction"),
@@ -106,11 +113,18 @@ trades = sa.Table(
 trade_dead_letters = sa.Table(
     "trade_dead_letters",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     sa.Column("trade_id", sa.String(128)),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 TRADE_COLUMNS: tuple[str, ...] = tuple(

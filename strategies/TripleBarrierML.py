@@ -40,6 +40,8 @@ from freqtrade.strategy import (
 )
 from pandas import DataFrame
 
+from tribar.analysis.ledger_url import LedgerConfigError
+from tribar.analysis.mirror import TradeMirror
 from tribar.barrier_trade import (
     BarrierLevels,
     expected_barrier_return,
@@ -63,6 +65,7 @@ from tribar.risk import (
 
 logger = logging.getLogger(__name__)
 
+STRATEGY_VERSION = "1.0.0"
 LABEL = "&-tb"
 # Trade custom-data keys (read by the ledger mirror and the risk layer too).
 KEY_TP, KEY_SL, KEY_ATR, KEY_P = "tribar_tp", "tribar_sl", "tribar_atr", "tribar_p_tp"
@@ -147,10 +150,22 @@ class TripleBarrierML(IStrategy):
         if self.dp is not None:
             self.dp.send_msg(event.message(), always_send=True)
 
+    # Trade ledger mirror (dry-run/live only; backtests are imported: `tribar ledger import`).
+    _ledger: TradeMirror | None = None
+
+    def version(self) -> str:
+        return STRATEGY_VERSION
+
     def bot_start(self, **kwargs: Any) -> None:
         blacklist = self.config["exchange"].setdefault("pair_blacklist", [])
         # In place: Freqtrade's pairlists hold a reference to this list.
         blacklist[:] = self.risk.merged_blacklist(blacklist)
+        try:
+            self._ledger = TradeMirror.for_strategy(self.config, strategy_version=self.version())
+        except LedgerConfigError as exc:
+            raise OperationalException(f"tribar ledger: {exc}") from exc
+        if self._ledger is not None:
+            self._ledger.start()
 
     @property
     def protections(self) -> list[dict[str, Any]]:
@@ -296,6 +311,9 @@ class TripleBarrierML(IStrategy):
     ) -> None:
         if order.ft_order_side == trade.entry_side and trade.nr_of_successful_entries == 1:
             self._fix_levels(trade)
+        elif self._ledger is not None and not trade.is_open:
+            # Appends to the durable outbox; delivery happens on the mirror's own thread.
+            self._ledger.record_trade(trade)
 
     def custom_stoploss(
         self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
