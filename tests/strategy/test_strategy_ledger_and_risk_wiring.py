@@ -1,0 +1,83 @@
+"""The real TripleBarrierML, loaded by Freqtrade's resolver in dry-run mode: bot_start validates
+the risk limits and starts the ledger mirror; a closed trade's exit fill reaches the ledger."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.foundation.ftrun import REPO_ROOT
+from tests.ledger.ft_trades import make_trade, open_trades_db
+
+
+def _strategy(tmp_path: Path, **tribar: Any) -> Any:
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.resolvers import StrategyResolver
+
+    config = Configuration.from_files([str(REPO_ROOT / "config.json")])
+    config["runmode"] = RunMode.DRY_RUN
+    config["strategy_path"] = str(REPO_ROOT / "strategies")
+    config["tribar"].update(
+        {"ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+         "ledger_outbox": str(tmp_path / "outbox.sqlite"),
+         "risk_limits_file": str(REPO_ROOT / "config" / "risk_limits.json"), **tribar}
+    )  # fmt: skip
+    return StrategyResolver.load_strategy(config)
+
+
+def test_exit_fill_is_mirrored_to_the_ledger(tmp_path: Path) -> None:
+    open_trades_db(tmp_path / "trades.sqlite")
+    strategy = _strategy(tmp_path)
+    strategy.bot_start()
+    assert strategy._ledger is not None, "dry-run must mirror trades"
+    trade = make_trade(exit_reason="roi", custom={"tribar_p_tp": 0.62, "tribar_atr": 850.0})
+    exit_order = trade.orders[-1]
+    strategy.order_filled(
+        pair=trade.pair, trade=trade, order=exit_order, current_time=trade.close_date
+    )
+    assert strategy._ledger.flush(timeout=20)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT * FROM trades")).mappings().one()
+    assert row["symbol"] == "BTC/USDT" and row["exit_reason"] == "take_profit"
+    assert row["model_confidence"] == pytest.approx(0.62)
+    assert row["strategy_version"] == strategy.version()
+    assert row["dry_run"] in (1, True)
+    strategy._ledger.close()
+    engine.dispose()
+
+
+def test_open_trade_fill_is_not_mirrored(tmp_path: Path) -> None:
+    open_trades_db(tmp_path / "trades.sqlite")
+    strategy = _strategy(tmp_path)
+    strategy.bot_start()
+    trade = make_trade(close_rate=None)
+    assert strategy._ledger.record_trade(trade) is False
+    strategy._ledger.close()
+
+
+def test_bad_risk_limit_stops_the_bot_at_start_naming_the_key(tmp_path: Path) -> None:
+    from freqtrade.exceptions import OperationalException
+
+    bad = tmp_path / "limits.json"
+    bad.write_text(json.dumps({"max_drawdown_pct": -5}))
+    strategy = _strategy(tmp_path, risk_limits_file=str(bad))
+    with pytest.raises(OperationalException, match="max_drawdown_pct"):
+        strategy.bot_start()
+
+
+def test_blacklist_merged_into_freqtrade_pair_blacklist(tmp_path: Path) -> None:
+    strategy = _strategy(
+        tmp_path, risk_limits={"blacklist_symbols": ["DOGE/.*"]}, ledger_enabled=False
+    )
+    strategy.bot_start()
+    assert "DOGE/.*" in strategy.config["exchange"]["pair_blacklist"]
+    assert strategy._ledger is None
+    # Give the daemon threads of earlier tests no chance to outlive the temp dirs.
+    time.sleep(0.1)
