@@ -187,8 +187,8 @@ def keep_freqai_features() -> Iterator[None]:
     def keep_all(self: Any, dataframe: Any) -> Any:
         return dataframe
 
-    FreqaiDataKitchen.remove_features_from_df = keep_all  # type: ignore[method-assign]
+    FreqaiDataKitchen.remove_features_from_df = keep_all
     try:
         yield
     finally:
-        FreqaiDataKitchen.remove_features_from_df = original  # type: ignore[method-assign]
+        FreqaiDataKitchen.remove_features_from_df = original
