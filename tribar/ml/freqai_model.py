@@ -19,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from freqtrade.exceptions import OperationalException
 from freqtrade.freqai.base_models.BaseClassifierModel import BaseClassifierModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
@@ -118,9 +119,20 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         started = time()
         horizon = self.label_horizon
         unfiltered_df = purge_labels_at_window_end(unfiltered_df, dk.label_list, horizon)
-        features, labels = dk.filter_features(
-            unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
-        )
+        try:
+            features, labels = dk.filter_features(
+                unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
+            )
+        except OperationalException as exc:
+            # e.g. every row has a NaN feature (an informative timeframe without data).
+            logger.warning("%s: not trained, no entries until the next training: %s", pair, exc)
+            empty = unfiltered_df.iloc[:0]
+            return self._untrained(
+                str(exc),
+                empty.filter(dk.training_features_list, axis=1),
+                empty.filter(dk.label_list, axis=1),
+                dk,
+            )
         embargo = int(self.freqai_info.get("tribar", {}).get("embargo_candles", horizon))
         n = len(features)
         try:
@@ -239,12 +251,29 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
     def predict(
         self, unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen, **kwargs: Any
     ) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+        if isinstance(self.model, BarrierClassifier) and self.model.booster is None:
+            return self._no_predictions(len(unfiltered_df), dk)
         predictions, do_predict = super().predict(unfiltered_df, dk, **kwargs)
         features = unfiltered_df.filter(dk.training_features_list, axis=1).reset_index(drop=True)
         predictions, do_predict = mask_rows_with_missing_features(
             features, predictions, do_predict, [TAKE_PROFIT, NO_TAKE_PROFIT]
         )
         dk.do_predict = do_predict
+        return predictions, do_predict
+
+    def _no_predictions(
+        self, rows: int, dk: FreqaiDataKitchen
+    ) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+        """An untrained window: NaN probabilities and do_predict 0 on every row, in the layout
+        FreqAI expects (label column holding a class name, one column per class)."""
+        predictions = pd.DataFrame(
+            {label: [NO_TAKE_PROFIT] * rows for label in dk.label_list}, dtype="str"
+        )
+        for column in (NO_TAKE_PROFIT, TAKE_PROFIT):
+            predictions[column] = np.nan
+        do_predict = np.zeros(rows, dtype=int)
+        dk.do_predict = do_predict
+        dk.DI_values = np.zeros(rows)
         return predictions, do_predict
 
     def fit(self, data_dictionary: dict[str, Any], dk: FreqaiDataKitchen, **kwargs: Any) -> Any:
