@@ -27,6 +27,8 @@ from typing import Any
 
 import pandas as pd
 
+from tribar.evaluate.data import prepare_datadir
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data" / "binance"
 PAIRS = [
@@ -60,13 +62,15 @@ class TripleBarrierMLFixedSizing(TripleBarrierML):
 """
 
 
-def _run(strategy: str, strategy_path: Path, override: Path, timerange: str, out: Path) -> float:
+def _run(
+    strategy: str, strategy_path: Path, override: Path, timerange: str, out: Path, datadir: Path
+) -> float:
     env = {**os.environ, "FREQTRADE__FREQAI__IDENTIFIER": IDENTIFIER}
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "tribar.cli", "ft", "backtesting", "-c", "config.json",
          "-c", str(override), "--strategy", strategy, "--strategy-path", str(strategy_path),
-         "--datadir", str(SHARED), "--timerange", timerange, "--enable-protections",
+         "--datadir", str(datadir), "--timerange", timerange, "--enable-protections",
          "--cache", "none",
          "--backtest-directory", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True,
@@ -129,6 +133,10 @@ def main() -> int:
             "exchange": {"pair_whitelist": PAIRS}, "fee": 0.001,
             "dry_run_wallet": wallet, "max_open_trades": 5,
         }))  # fmt: skip
+        # The same data the evaluation uses: ../shared plus timeframes it lacks (NEAR 4h),
+        # derived from the 1h candles.
+        data = prepare_datadir(SHARED, tmp / "data" / "binance", PAIRS, ("1h", "4h", "1d"))
+        print(f"derived from 1h: {', '.join(data.derived) or 'nothing'}", flush=True)
         results = {}
         # Kelly first: it trains the models the fixed arm then reuses.
         for label, strategy, path in (
@@ -137,7 +145,7 @@ def main() -> int:
         ):
             out = tmp / label.replace(" ", "_")
             out.mkdir()
-            seconds = _run(strategy, path, override, args.timerange, out)
+            seconds = _run(strategy, path, override, args.timerange, out, data.datadir)
             results[label] = (_row(_stats(out, strategy), wallet), seconds)
             log = (out / "freqtrade.log").read_text()
             trained = log.count("triple-barrier training on")
