@@ -81,3 +81,23 @@ def test_blacklist_merged_into_freqtrade_pair_blacklist(tmp_path: Path) -> None:
     assert strategy._ledger is None
     # Give the daemon threads of earlier tests no chance to outlive the temp dirs.
     time.sleep(0.1)
+
+
+def test_breaker_trip_and_clear_reach_freqtrade_messages(tmp_path: Path) -> None:
+    """Halts are announced through dp.send_msg, the queue Freqtrade's RPC (Telegram) drains."""
+    from datetime import UTC, datetime, timedelta
+
+    from freqtrade.data.dataprovider import DataProvider
+
+    strategy = _strategy(tmp_path, ledger_enabled=False)
+    strategy.dp = DataProvider(strategy.config, None)
+    strategy.bot_start()
+    now = datetime(2025, 7, 1, 12, tzinfo=UTC)
+    strategy.risk.update_equity(1000.0, now)
+    until = strategy.risk.daily_loss_lock_until(-80.0, now)
+    assert until is not None
+    tripped = [m for m in strategy.dp._msg_queue if "HALTED" in m]
+    assert tripped and "max_daily_loss_usd" in tripped[0]
+    strategy.dp._msg_queue.clear()
+    strategy.risk.breaker.refresh(until + timedelta(seconds=1))
+    assert any("ACTIVE again" in m for m in strategy.dp._msg_queue)
