@@ -29,7 +29,8 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def _add_ledger_options(p: argparse.ArgumentParser) -> None:
+def add_ledger_options(p: argparse.ArgumentParser) -> None:
+    """``--url`` and ``-c``: how every ledger command finds its database."""
     p.add_argument(
         "--url",
         default=None,
@@ -273,14 +274,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="create/upgrade the ledger tables")
     up.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
-    _add_ledger_options(up)
+    add_ledger_options(up)
     up.set_defaults(func=lambda a: _guarded("db upgrade", a, _db_upgrade))
     down = db_sub.add_parser("downgrade", help="migrate the ledger down ('base' drops it)")
     down.add_argument("revision", help="target revision, e.g. base or -1")
-    _add_ledger_options(down)
+    add_ledger_options(down)
     down.set_defaults(func=lambda a: _guarded("db downgrade", a, _db_downgrade))
     cur = db_sub.add_parser("current", help="show the ledger's migration revision")
-    _add_ledger_options(cur)
+    add_ledger_options(cur)
     cur.set_defaults(func=lambda a: _guarded("db current", a, _db_current))
 
     ledger = subparsers.add_parser("ledger", help="trade ledger: import, status, flush, queries")
@@ -324,23 +325,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     imp.add_argument("--bot-name", default=None, help="bot_name for --from-db rows")
     imp.add_argument("--strategy-version", default=None, help="strategy_version for rows")
-    _add_ledger_options(imp)
+    add_ledger_options(imp)
     imp.set_defaults(func=lambda a: _guarded("ledger import", a, _ledger_import))
 
     status = ledger_sub.add_parser("status", help="ledger row counts and the outbox backlog")
-    _add_ledger_options(status)
+    add_ledger_options(status)
     status.set_defaults(func=lambda a: _guarded("ledger status", a, _ledger_status))
 
     flush = ledger_sub.add_parser(
         "flush", help="deliver the mirror's outbox now (e.g. after the bot stopped)"
     )
     flush.add_argument("--timeout", type=float, default=60.0, help="seconds to try (default 60)")
-    _add_ledger_options(flush)
+    add_ledger_options(flush)
     flush.set_defaults(func=lambda a: _guarded("ledger flush", a, _ledger_flush))
 
     query = ledger_sub.add_parser("query", help="run a shipped example query on the ledger")
     query.add_argument("name", choices=EXAMPLE_QUERIES)
-    _add_ledger_options(query)
+    add_ledger_options(query)
     query.set_defaults(func=lambda a: _guarded("ledger query", a, _ledger_query))
 
 

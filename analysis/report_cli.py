@@ -120,6 +120,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands (each sets ``func(args) -> int``)."""
+    from tribar.analysis.ledger_cli import add_ledger_options
+
     p = subparsers.add_parser(
         "report",
         help="ledger analytics: terminal tables and an HTML report with charts",
@@ -128,20 +130,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "tables, slippage and latency percentiles. Times are UTC; trades are selected by close "
         "time in [--since, --until).",
     )
-    p.add_argument(
-        "--url",
-        default=None,
-        help="ledger database URL (default: $TRIBAR_LEDGER_URL, tribar.ledger_url of the "
-        "config, else sqlite:///user_data/tribar_ledger.sqlite)",
-    )
-    p.add_argument(
-        "-c",
-        "--config",
-        action="append",
-        default=None,
-        metavar="PATH",
-        help="Freqtrade config file(s) (default: config.json if present)",
-    )
+    add_ledger_options(p)
     p.add_argument(
         "--since", type=parse_when, default=None, metavar="WHEN",
         help="only trades closed at or after this ISO date/time (UTC unless an offset is given)",

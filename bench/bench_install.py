@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tribar.testing.machine import cpu_model
+
 REPO = Path(__file__).resolve().parent.parent
 FREQTRADE_SPEC = "freqtrade[freqai,hyperopt,plot]==2026.9"
 
@@ -53,13 +55,6 @@ def _timed_backtest(identifier: str) -> float:
             cwd=REPO, env=env, check=True, capture_output=True,
         )  # fmt: skip
     return time.monotonic() - started
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def main() -> int:

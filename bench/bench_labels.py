@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tribar.labels import BarrierSpec, _triple_barrier_labels_reference, triple_barrier_labels
+from tribar.testing.machine import cpu_model
 
 ONE_YEAR_1H = 365 * 24
 ATR_PERIOD = 14
@@ -110,16 +111,6 @@ def bench_horizons(path: Path, horizons: list[int], repeats: int) -> list[tuple[
         spec = BarrierSpec(SPEC.k_tp, SPEC.k_sl, horizon, SPEC.fee)
         out.append((horizon, median_ms(partial(triple_barrier_labels, df, atr, spec), repeats)))
     return out
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def render(results: list[PairResult], horizons: list[tuple[int, float]], horizon_pair: str) -> str:

@@ -7,19 +7,11 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tribar.testing.machine import cpu_model
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MD_PATH = REPO_ROOT / "docs" / "_bench_ledger.md"
 SECTIONS = ("import", "mirror")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def machine_line() -> str:
