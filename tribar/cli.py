@@ -63,9 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     snap.set_defaults(func=_cmd_markets_snapshot)
 
     from tribar.analysis import ledger_cli, report_cli
+    from tribar.evaluate import cli as evaluate_cli
 
     ledger_cli.register(sub)
     report_cli.register(sub)
+    evaluate_cli.register(sub)
     return parser
 
 

@@ -1,0 +1,221 @@
+"""One evaluation: every variant and baseline on one setup, then the figures the report needs."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from freqtrade.exchange import timeframe_to_minutes
+
+from tribar.analysis import performance as perf
+from tribar.evaluate import oos
+from tribar.evaluate.baselines import buy_and_hold
+from tribar.evaluate.data import PreparedData, prepare_for_setup
+from tribar.evaluate.metrics import (
+    BacktestResult,
+    Performance,
+    load_result,
+    performance,
+)
+from tribar.evaluate.runner import RunRecord, RunSpec, run_backtest
+from tribar.evaluate.setup import MODELS_DIR, RunSetup
+from tribar.evaluate.specs import freqai_example_spec, sample_spec, strategy_spec
+from tribar.evaluate.variants import BASELINE_SCHEDULE, Variant
+from tribar.labels import BarrierSpec
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StrategyOutcome:
+    variant: Variant
+    record: RunRecord
+    result: BacktestResult
+    perf: Performance
+    calibration: oos.Calibration
+    trades: oos.TradeCalibration
+    entry_threshold: float
+    above_threshold: float  # share of scored candles with P(tp) >= the entry threshold
+    null_ece: float  # ECE of each window's training take-profit rate as the forecast
+
+
+@dataclass
+class BaselineOutcome:
+    key: str
+    label: str
+    perf: Performance
+    record: RunRecord | None = None  # None for buy-and-hold (computed, not backtested)
+    result: BacktestResult | None = None
+
+
+@dataclass
+class Evaluation:
+    setup: RunSetup
+    data: PreparedData
+    work_dir: Path
+    strategies: list[StrategyOutcome]
+    baselines: list[BaselineOutcome]
+    started_at: datetime
+    finished_at: datetime
+    machine: str
+    chosen: StrategyOutcome = field(init=False)
+    deflated_sharpe: float = field(init=False)
+    sharpe_variance: float = field(init=False)  # per-period Sharpe variance across variants
+
+    def __post_init__(self) -> None:
+        # Selection rule, stated in the report: the highest daily Sharpe of all variants run.
+        # The deflated Sharpe ratio below corrects exactly for this "best of N" selection.
+        self.chosen = max(self.strategies, key=lambda s: ranking_sharpe(s.perf))
+        annual = [ranking_sharpe(s.perf) for s in self.strategies]
+        sharpes = [x / math.sqrt(365) for x in annual if math.isfinite(x)]
+        self.sharpe_variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+        self.deflated_sharpe = perf.deflated_sharpe_ratio(
+            self.chosen.perf.daily_returns, max(1, len(self.strategies)), self.sharpe_variance
+        )
+
+    def strategy(self, name: str) -> StrategyOutcome | None:
+        return next((s for s in self.strategies if s.variant.name == name), None)
+
+    def baseline(self, key: str) -> BaselineOutcome | None:
+        return next((b for b in self.baselines if b.key == key), None)
+
+
+def ranking_sharpe(p: Performance) -> float:
+    """Annualised Sharpe for choosing between variants; a variant that never held a position
+    (every daily return 0, Sharpe undefined) ranks as 0: staying flat is a valid outcome."""
+    if math.isfinite(p.sharpe):
+        return p.sharpe
+    return 0.0 if bool((p.daily_returns == 0).all()) else -math.inf
+
+
+def machine_description() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs; load average at "
+        f"the end {load}), Python {platform.python_version()}"
+    )
+
+
+def _strategy_params(variant: Variant) -> dict[str, float | bool]:
+    """The strategy's parameter defaults with the variant's values (barrier geometry, threshold)."""
+    from tribar.strategies.TripleBarrierML import TripleBarrierML
+
+    names = ("k_tp", "k_sl", "atr_period", "entry_threshold")
+    values: dict[str, float | bool] = {n: getattr(TripleBarrierML, n).value for n in names}
+    values.update(variant.params)
+    return values
+
+
+def _score_strategy(
+    spec: RunSpec, record: RunRecord, variant: Variant, setup: RunSetup, datadir: Path,
+    labels_cache: dict[tuple[object, ...], pd.DataFrame],
+) -> StrategyOutcome:  # fmt: skip
+    result = load_result(record.result_path, spec.strategy, setup.start, setup.end)
+    params = _strategy_params(variant)
+    horizon = int(spec.config["freqai"]["feature_parameters"]["label_period_candles"])
+    barrier = BarrierSpec(
+        k_tp=float(params["k_tp"]), k_sl=float(params["k_sl"]), horizon=horizon, fee=setup.fee
+    )
+    key = (barrier, int(params["atr_period"]))
+    if key not in labels_cache:
+        labels_cache[key] = oos.realised_labels(
+            datadir, setup.pairs, setup.timeframe, barrier, int(params["atr_period"])
+        )
+    assert spec.identifier is not None
+    predictions = oos.load_predictions(MODELS_DIR / spec.identifier, setup.pairs)
+    calibration = oos.score(predictions, labels_cache[key], setup.start, setup.end)
+    candle = pd.Timedelta(minutes=timeframe_to_minutes(setup.timeframe))
+    threshold = float(params["entry_threshold"])
+    null_ece = oos.null_forecast_ece(
+        calibration.scored, labels_cache[key],
+        float(spec.config["freqai"]["train_period_days"]), horizon, candle,
+    )  # fmt: skip
+    return StrategyOutcome(
+        variant=variant,
+        record=record,
+        result=result,
+        perf=performance(result.equity, result.trades, setup.start, setup.end),
+        calibration=calibration,
+        trades=oos.trade_calibration(result.trades, predictions, candle),
+        entry_threshold=threshold,
+        above_threshold=float((calibration.scored["p_tp"] >= threshold).mean()),
+        null_ece=null_ece,
+    )
+
+
+def run_evaluation(
+    setup: RunSetup,
+    variants: Sequence[Variant],
+    work_dir: Path,
+    *,
+    reuse: bool = True,
+    fresh_models: bool = False,
+    progress: Progress = print,
+) -> Evaluation:
+    started = datetime.now(UTC)
+    data = prepare_for_setup(setup, work_dir)
+    if data.derived:
+        progress(f"derived from 1h candles (missing in {setup.datadir}): {', '.join(data.derived)}")
+
+    freshened: set[str] = set()
+
+    def run(spec: RunSpec) -> RunRecord:
+        progress(f"backtesting {spec.label} …")
+        # Variants that share a model directory train it once; the others reuse its predictions.
+        fresh = fresh_models and spec.identifier not in freshened
+        if spec.identifier is not None and fresh_models:
+            freshened.add(spec.identifier)
+        record = run_backtest(
+            spec, setup, work_dir, data.datadir,
+            reuse=reuse and not fresh_models, fresh_models=fresh,
+        )  # fmt: skip
+        models = "" if spec.identifier is None else (
+            ", models trained" if record.trained else ", saved FreqAI predictions reused"
+        )  # fmt: skip
+        progress(f"  {spec.label}: {record.wall_seconds:.0f} s wall{models} ({record.result_file})")
+        return record
+
+    labels_cache: dict[tuple[object, ...], pd.DataFrame] = {}
+    outcomes = []
+    for variant in variants:
+        spec = strategy_spec(setup, variant, work_dir)
+        outcomes.append(
+            _score_strategy(spec, run(spec), variant, setup, data.datadir, labels_cache)
+        )
+
+    baseline_outcomes = []
+    equity, trades = buy_and_hold(setup, data.datadir)
+    hold = performance(equity, trades, setup.start, setup.end)
+    baseline_outcomes.append(BaselineOutcome("buy-and-hold", "Buy-and-hold, equal weight", hold))
+    for spec in (sample_spec(setup), freqai_example_spec(setup, work_dir)):
+        record = run(spec)
+        result = load_result(record.result_path, spec.strategy, setup.start, setup.end)
+        figures = performance(result.equity, result.trades, setup.start, setup.end)
+        key = spec.key.split("/")[1]
+        baseline_outcomes.append(BaselineOutcome(key, spec.label, figures, record, result))
+    return Evaluation(
+        setup=setup,
+        data=data,
+        work_dir=work_dir,
+        strategies=outcomes,
+        baselines=baseline_outcomes,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        machine=machine_description(),
+    )
+
+
+def speed_pair(evaluation: Evaluation) -> tuple[RunRecord, RunRecord] | None:
+    """The strategy on the baseline's schedule and FreqaiExampleStrategy, if both trained here."""
+    ours = evaluation.strategy(BASELINE_SCHEDULE.name)
+    example = evaluation.baseline("freqai-example")
+    if ours is None or example is None or example.record is None:
+        return None
+    return ours.record, example.record
