@@ -51,7 +51,7 @@ def test_hyperopt_runs_a_few_epochs_offline(tmp_path: Path) -> None:
         "ft", "hyperopt", "-c", "config.json", *SAMPLE,
         "--userdir", str(userdir), "--datadir", str(REPO_ROOT / "user_data/data/binance"),
         "--hyperopt-loss", "SharpeHyperOptLoss", "--spaces", "buy", "--epochs", "3",
-        "--timerange", "20250301-20250401", "-j", "2",
+        "--timerange", "20250301-20250401", "-j", "2", "--disable-param-export",
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
