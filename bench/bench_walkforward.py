@@ -72,7 +72,9 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def render(setup: RunSetup, ours: list[Measurement], example: list[Measurement]) -> str:
+def render(
+    setup: RunSetup, derived: str, ours: list[Measurement], example: list[Measurement]
+) -> str:
     schedule = setup.baseline_schedule
     ratios = [a.wall_seconds / b.wall_seconds for a, b in zip(ours, example, strict=True)]
     median_ratio = statistics.median(ratios)
@@ -95,7 +97,8 @@ def render(setup: RunSetup, ours: list[Measurement], example: list[Measurement])
             "in the table): timings are indicative, the ratio within one run is the figure",
             f"- Python {platform.python_version()}",
             f"- setup: {len(setup.pairs)} pairs, {setup.timeframe}, {setup.timerange}, "
-            f"fee {100 * setup.fee:.1f} %, {schedule.describe()}, data `{setup.datadir}`",
+            f"fee {100 * setup.fee:.1f} %, {schedule.describe()}, data `{setup.datadir}` "
+            f"(derived from 1h candles as in `tribar evaluate`: {derived})",
             "- both: LightGBM `n_jobs` 1; TripleBarrierML with `config.json`'s FreqAI settings "
             "(1h/4h/1d features, BTC/ETH correlated, `data_kitchen_thread_count` 1); "
             "FreqaiExampleStrategy (long-only subclass for spot) + LightGBMRegressor with "
@@ -139,7 +142,7 @@ def main() -> None:
             print(f"repeat {repeat + 1}: {spec.label} …", flush=True)
             sink.append(measure(spec, setup, args.work_dir, data.datadir))
             print(f"  {sink[-1].wall_seconds:.1f} s wall, {sink[-1].trainings} models", flush=True)
-    args.out.write_text(render(setup, ours, example))
+    args.out.write_text(render(setup, ", ".join(data.derived) or "none", ours, example))
     print(f"wrote {args.out}")
 
 

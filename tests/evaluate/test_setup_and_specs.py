@@ -130,8 +130,13 @@ def test_calibration_variant_uses_a_generated_model_class(tmp_path: Path) -> Non
 
 
 def test_baseline_specs(tmp_path: Path) -> None:
-    sample = sample_spec(STANDARD)
+    sample = sample_spec(STANDARD, tmp_path)
     assert sample.identifier is None and sample.strategy == "SampleStrategy"
+    # The shipped template without any hyperopt parameter file next to it.
+    copied = Path(sample.config["strategy_path"])
+    assert sorted(p.name for p in copied.iterdir()) == ["sample_strategy.py"]
+    template = FREQTRADE_TEMPLATES / "sample_strategy.py"
+    assert (copied / "sample_strategy.py").read_bytes() == template.read_bytes()
     example = freqai_example_spec(STANDARD, tmp_path)
     assert example.strategy == EXAMPLE_SPOT
     assert example.identifier and example.identifier.startswith("tribar-eval-standard-freqai")
@@ -140,5 +145,6 @@ def test_baseline_specs(tmp_path: Path) -> None:
     # Same cache key for the same inputs, a different one when the range changes.
     datadir = tmp_path / "data"
     datadir.mkdir()
-    assert sample.cache_key(STANDARD, datadir) == sample_spec(STANDARD).cache_key(STANDARD, datadir)
+    again = sample_spec(STANDARD, tmp_path)
+    assert sample.cache_key(STANDARD, datadir) == again.cache_key(STANDARD, datadir)
     assert sample.cache_key(STANDARD, datadir) != sample.cache_key(QUICK, datadir)

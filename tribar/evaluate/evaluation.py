@@ -62,7 +62,6 @@ class Evaluation:
     work_dir: Path
     strategies: list[StrategyOutcome]
     baselines: list[BaselineOutcome]
-    started_at: datetime
     finished_at: datetime
     machine: str
     chosen: StrategyOutcome = field(init=False)
@@ -159,7 +158,6 @@ def run_evaluation(
     fresh_models: bool = False,
     progress: Progress = print,
 ) -> Evaluation:
-    started = datetime.now(UTC)
     data = prepare_for_setup(setup, work_dir)
     if data.derived:
         progress(f"derived from 1h candles (missing in {setup.datadir}): {', '.join(data.derived)}")
@@ -194,7 +192,7 @@ def run_evaluation(
     equity, trades = buy_and_hold(setup, data.datadir)
     hold = performance(equity, trades, setup.start, setup.end)
     baseline_outcomes.append(BaselineOutcome("buy-and-hold", "Buy-and-hold, equal weight", hold))
-    for spec in (sample_spec(setup), freqai_example_spec(setup, work_dir)):
+    for spec in (sample_spec(setup, work_dir), freqai_example_spec(setup, work_dir)):
         record = run(spec)
         result = load_result(record.result_path, spec.strategy, setup.start, setup.end)
         figures = performance(result.equity, result.trades, setup.start, setup.end)
@@ -206,7 +204,6 @@ def run_evaluation(
         work_dir=work_dir,
         strategies=outcomes,
         baselines=baseline_outcomes,
-        started_at=started,
         finished_at=datetime.now(UTC),
         machine=machine_description(),
     )

@@ -108,13 +108,23 @@ def strategy_spec(setup: RunSetup, variant: Variant, work_dir: Path) -> RunSpec:
     )
 
 
-def sample_spec(setup: RunSetup) -> RunSpec:
+def sample_spec(setup: RunSetup, work_dir: Path) -> RunSpec:
+    """Freqtrade's SampleStrategy as shipped. It runs from a copy of the template without the
+    ``sample_strategy.json`` next to it: Freqtrade's hyperopt writes its best parameters there
+    (the offline hyperopt test does), which would silently change this baseline."""
+    template = FREQTRADE_TEMPLATES / "sample_strategy.py"
+    directory = work_dir / "strategies" / "sample"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    shutil.copy2(template, directory / template.name)
+    config = sample_strategy_config(setup)
+    config["strategy_path"] = str(directory)
     return RunSpec(
         key="baseline/sample",
         label="SampleStrategy",
         strategy="SampleStrategy",
-        config=sample_strategy_config(setup),
-        source_files=(FREQTRADE_TEMPLATES / "sample_strategy.py",),
+        config=config,
+        source_files=(template,),
     )
 
 
