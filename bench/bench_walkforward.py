@@ -30,7 +30,7 @@ from tribar.evaluate.data import prepare_for_setup
 from tribar.evaluate.runner import RunRecord, RunSpec, run_backtest
 from tribar.evaluate.setup import MODELS_DIR, STANDARD, USER_DATA, RunSetup
 from tribar.evaluate.specs import freqai_example_spec, strategy_spec
-from tribar.evaluate.variants import BASELINE_SCHEDULE
+from tribar.evaluate.variants import SPEED_COMPARISON
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.5
@@ -132,7 +132,7 @@ def main() -> None:
 
     setup = STANDARD.with_datadir(args.datadir.resolve()) if args.datadir else STANDARD
     data = prepare_for_setup(setup, args.work_dir)
-    ours_spec = strategy_spec(setup, BASELINE_SCHEDULE, args.work_dir)
+    ours_spec = strategy_spec(setup, SPEED_COMPARISON, args.work_dir)
     example_spec = freqai_example_spec(setup, args.work_dir)
     ours: list[Measurement] = []
     example: list[Measurement] = []

@@ -209,7 +209,7 @@ class TripleBarrierML(IStrategy):
         hour = dataframe["date"].dt.hour
         dataframe["%-hour_sin"] = np.sin(2 * np.pi * hour / 24)
         dataframe["%-hour_cos"] = np.cos(2 * np.pi * hour / 24)
-        dataframe["%-day_of_week"] = dataframe["date"].dt.dayofweek / 6
+        dataframe["%-day_of_week"] = dataframe["date"].dt.day_of_week / 6
         return dataframe
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs: Any) -> DataFrame:

@@ -89,11 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"strategy variants to run (default: all: {', '.join(v.name for v in VARIANTS)})",
     )  # fmt: skip
     parser.add_argument(
-        "--rerun", action="store_true",
+        "--rerun",
+        action="store_true",
         help="rerun every backtest, even one whose inputs match a recorded run",
     )
     parser.add_argument(
-        "--fresh", action="store_true",
+        "--fresh",
+        action="store_true",
         help="delete the runs' FreqAI models first, so every window is retrained (implies --rerun)",
     )
 

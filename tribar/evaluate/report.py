@@ -176,8 +176,11 @@ def calibration_section(s: StrategyOutcome) -> str:
                 [
                     ["OOS AUC", prob(c.auc), interval(c.auc_ci, prob)],
                     ["OOS ECE (10 quantile bins)", prob(c.ece), interval(c.ece_ci, prob)],
-                    ["ECE of the null forecast (each window's training take-profit rate)",
-                     prob(s.null_ece), ""],
+                    [
+                        "ECE of the null forecast (each window's training take-profit rate)",
+                        prob(s.null_ece),
+                        "",
+                    ],
                     ["realised take-profit rate", prob(c.base_rate), ""],
                     ["mean predicted P(take-profit)", prob(c.mean_predicted), ""],
                     [f"candles with P ≥ {s.entry_threshold:.2f}", pct(s.above_threshold), ""],

@@ -37,9 +37,7 @@ def strategy_sources() -> tuple[Path, ...]:
     """What a TripleBarrierML backtest result depends on besides its config: the strategy, its
     model, and the tribar and risk code it imports (the evaluation itself excluded)."""
     core = sorted(p for p in (REPO_ROOT / "tribar").glob("*.py"))
-    packages = sorted(
-        p for d in ("tribar/ml", "risk") for p in (REPO_ROOT / d).rglob("*.py")
-    )
+    packages = sorted(p for d in ("tribar/ml", "risk") for p in (REPO_ROOT / d).rglob("*.py"))
     return (STRATEGY_FILE, *(REPO_ROOT / s for s in MODEL_SOURCES), *core, *packages)
 
 
@@ -48,9 +46,7 @@ def _model_identity(setup: RunSetup, freqai: dict[str, Any], variant: Variant) -
     calibration, the strategy and model sources. Entry-only parameters are left out on purpose."""
     settings = {k: v for k, v in freqai.items() if k != "identifier"}
     sources = [STRATEGY_FILE.read_text(), *((REPO_ROOT / s).read_text() for s in MODEL_SOURCES)]
-    return content_hash(
-        setup.name, settings, variant.model_params(), variant.calibration, sources
-    )
+    return content_hash(setup.name, settings, variant.model_params(), variant.calibration, sources)
 
 
 def calibrated_model_class(method: str) -> str:

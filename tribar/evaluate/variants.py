@@ -29,7 +29,7 @@ class Variant:
     params: Mapping[str, Any] = field(default_factory=dict)  # strategy "buy" parameter values
     # Train/retrain on the setup's FreqaiExampleStrategy schedule (the speed comparison).
     baseline_schedule: bool = False
-    # ProbabilityCalibrator method of the FreqAI model; None = TripleBarrierLGBM's (isotonic).
+    # ProbabilityCalibrator method of the FreqAI model; None = TripleBarrierLGBM's (sigmoid).
     calibration: str | None = None
 
     def freqai_overrides(self, baseline: Schedule) -> dict[str, Any]:
@@ -52,51 +52,94 @@ STRONG_REGULARISATION = {
     "colsample_bytree": 0.5,
 }
 
-DEFAULT = Variant("default", "config.json as shipped: train 90 d, retrain 30 d, 1h/4h/1d features")
-# Same schedule as the FreqaiExampleStrategy baseline: the speed comparison of the issue.
+# The first ten variants are the design before the edge gate (isotonic calibration, every
+# trained model's probabilities used); they pin that so their rows stay what they were.
+NO_GATE: Mapping[str, Any] = {"tribar": {"edge_gate_z": None}}
+
+
+def _no_gate(freqai: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {**(freqai or {}), **NO_GATE}
+
+
+DEFAULT = Variant(
+    "default",
+    "before the edge gate: train 90 d, retrain 30 d, 1h/4h/1d features, isotonic calibration",
+    freqai=_no_gate(),
+    calibration="isotonic",
+)
 BASELINE_SCHEDULE = Variant(
     "baseline-schedule",
-    "FreqaiExampleStrategy's schedule (standard setup: train 60 d, retrain every 14 d)",
+    "`default` on FreqaiExampleStrategy's schedule (standard setup: train 60 d, retrain every "
+    "14 d)",
+    freqai=_no_gate(),
+    calibration="isotonic",
     baseline_schedule=True,
 )
+EDGE_GATE = Variant(
+    "edge-gate",
+    "config.json as shipped: Platt calibration used only when the calibration block's AUC is "
+    "above 0.5 at one-sided z >= 1.645 (label overlap counted); otherwise P = the pair's "
+    "long-run take-profit rate",
+)
+# The shipped design on the FreqaiExampleStrategy baseline's schedule: the speed comparison.
+SPEED_COMPARISON = Variant(
+    "edge-gate-baseline-schedule",
+    "`edge-gate` on FreqaiExampleStrategy's schedule (train 60 d, retrain every 14 d): the speed "
+    "comparison",
+    baseline_schedule=True,
+)
+
+
+def _entry(name: str, description: str, **params: Any) -> Variant:
+    return Variant(name, description, freqai=_no_gate(), params=params, calibration="isotonic")
+
 
 VARIANTS: tuple[Variant, ...] = (
     DEFAULT,
     BASELINE_SCHEDULE,
-    Variant("thr-0.60", "entry threshold P(tp) >= 0.60", params={"entry_threshold": 0.60}),
-    Variant("thr-0.70", "entry threshold P(tp) >= 0.70", params={"entry_threshold": 0.70}),
-    Variant("edge-1pct", "expected net edge > 1 % per trade", params={"min_edge": 0.01}),
-    Variant(
-        "no-regime",
-        "without the BTC daily-EMA regime filter",
-        params={"use_regime_filter": False},
+    _entry("thr-0.60", "`default`, entry threshold P(tp) >= 0.60", entry_threshold=0.60),
+    _entry("thr-0.70", "`default`, entry threshold P(tp) >= 0.70", entry_threshold=0.70),
+    _entry("edge-1pct", "`default`, expected net edge > 1 % per trade", min_edge=0.01),
+    _entry(
+        "no-regime", "`default` without the BTC daily-EMA regime filter", use_regime_filter=False
     ),
     Variant(
         "tf-1h4h",
-        "features from 1h and 4h only (the 1d features are NaN for much of the first windows)",
-        freqai={"feature_parameters": {"include_timeframes": ["1h", "4h"]}},
+        "`default` with features from 1h and 4h only (the 1d features are NaN for much of the "
+        "first windows)",
+        freqai=_no_gate({"feature_parameters": {"include_timeframes": ["1h", "4h"]}}),
+        calibration="isotonic",
     ),
     Variant(
         "h48",
-        "vertical barrier 48 candles instead of 24 (labels and timeout exit)",
-        freqai={"feature_parameters": {"label_period_candles": 48}},
+        "`default` with the vertical barrier at 48 candles instead of 24 (labels and timeout exit)",
+        freqai=_no_gate({"feature_parameters": {"label_period_candles": 48}}),
+        calibration="isotonic",
     ),
     Variant(
         "sigmoid",
-        "Platt (sigmoid) calibration instead of isotonic (2 parameters: noise shrinks to the "
-        "base rate)",
+        "`default` with Platt (sigmoid) calibration instead of isotonic (2 parameters: noise "
+        "shrinks to the base rate)",
+        freqai=_no_gate(),
         calibration="sigmoid",
     ),
     Variant(
         "sigmoid-strong-reg",
         "sigmoid calibration and a much simpler LightGBM (4 leaves, >= 300 rows per leaf, "
         "L2 20, half the features per tree)",
-        freqai={"model_training_parameters": STRONG_REGULARISATION},
+        freqai=_no_gate({"model_training_parameters": STRONG_REGULARISATION}),
         calibration="sigmoid",
     ),
+    EDGE_GATE,
+    Variant(
+        "edge-gate-z0",
+        "`edge-gate` with the gate at z >= 0: any calibration-block AUC above 0.5 passes",
+        freqai={"tribar": {"edge_gate_z": 0.0}},
+    ),
+    SPEED_COMPARISON,
 )
 # --quick: the chosen design and one more, so the report still has a trial count and variance.
-QUICK_VARIANTS = ("default", "thr-0.60")
+QUICK_VARIANTS = ("edge-gate", "default")
 
 
 def by_name(names: Sequence[str]) -> list[Variant]:

@@ -30,6 +30,10 @@ class BarrierClassifier:
     calibrator: ProbabilityCalibrator
     feature_names: list[str]
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Set when the model showed no edge out of its training block (tribar.ml.edge_gate): every
+    # prediction is then this long-run take-profit rate. (A class-level default, so models
+    # pickled before this field existed load with None.)
+    no_edge_rate: float | None = None
     classes_: npt.NDArray[np.str_] = field(
         default_factory=lambda: np.array([NO_TAKE_PROFIT, TAKE_PROFIT])
     )
@@ -53,7 +57,12 @@ class BarrierClassifier:
 
     def predict_proba(self, features: pd.DataFrame | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
         raw = self.raw_probability(features)
-        p = raw if self.booster is None else self.calibrator.predict(raw)
+        if self.booster is None:
+            p = raw
+        elif self.no_edge_rate is not None:
+            p = np.full(len(raw), self.no_edge_rate)
+        else:
+            p = self.calibrator.predict(raw)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, features: pd.DataFrame | npt.NDArray[Any]) -> npt.NDArray[np.str_]:

@@ -6,12 +6,18 @@ FreqAI's own split is scikit-learn's ``train_test_split`` (no purge), so ``train
     | train | purge+embargo | validation (early stopping) | purge+embargo | calibration |
 
 The feature pipeline (scaling, outlier removal) is fitted on the train block only.
+
+With ``freqai.tribar.edge_gate_z`` set (config.json sets it), the booster must show an edge on the
+calibration block (``tribar.ml.edge_gate``) before its probabilities are used; otherwise the model
+predicts the pair's long-run take-profit rate (``tribar.ml.label_history``) and the strategy,
+whose entries need a positive expected value at that probability, stays flat.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from time import time
 from typing import Any, ClassVar
 
@@ -30,6 +36,8 @@ from tribar.ml.barrier_classifier import (
     BarrierClassifier,
     classification_metrics,
 )
+from tribar.ml.edge_gate import EdgeEvidence, edge_evidence
+from tribar.ml.label_history import HISTORY_DIR, TakeProfitHistory
 from tribar.splits import purged_train_validation_split
 
 logger = logging.getLogger(__name__)
@@ -113,6 +121,39 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
     def label_horizon(self) -> int:
         return int(self.freqai_info["feature_parameters"].get("label_period_candles", 24))
 
+    @property
+    def edge_gate_z(self) -> float | None:
+        """One-sided z the calibration-block AUC must reach; None: no gate (always calibrate)."""
+        value = self.freqai_info.get("tribar", {}).get("edge_gate_z")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise OperationalException(
+                f"freqai.tribar.edge_gate_z must be a number (e.g. 1.645) or null, got {value!r}"
+            )
+        return float(value)
+
+    def long_run_take_profit_rate(
+        self, purged_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen
+    ) -> tuple[float, int]:
+        """Record this window's labels in the pair's history; the rate over all labels complete
+        before this window's purged tail (the window's own rate if the history is unusable)."""
+        label = purged_df[dk.label_list[0]]
+        labelled = label.notna()
+        take_profit = (label[labelled].astype(str) == TAKE_PROFIT).to_numpy(dtype=int)
+        dates = pd.to_datetime(purged_df.loc[labelled, "date"], utc=True)
+        horizon = self.label_horizon
+        known_before = pd.Timestamp(purged_df["date"].iloc[-horizon if horizon > 0 else -1])
+        # The identifier's folder (data_path is its sub-train-<coin>_<time> child), which
+        # outlives FreqAI's purge of old models, so the history survives retrainings and restarts.
+        history = TakeProfitHistory(Path(dk.data_path).parent / HISTORY_DIR)
+        try:
+            merged = history.record(pair, dates, take_profit)
+        except (ValueError, OSError) as exc:
+            logger.warning("%s: %s; using this window's take-profit rate", pair, exc)
+            merged = pd.Series(take_profit, index=pd.DatetimeIndex(dates))
+        return TakeProfitHistory.rate(merged, known_before)
+
     def train(
         self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any
     ) -> BarrierClassifier:
@@ -175,7 +216,11 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             pair, len(dd["train_features"]), len(dd["test_features"]), len(cal_x), horizon, embargo,
             dd["train_features"].shape[1],
         )  # fmt: skip
-        model = self._fit_calibrated(dd, cal_x, cal_labels)
+        model, y_cal, raw_cal = self._fit_calibrated(dd, cal_x, cal_labels)
+        z_required = self.edge_gate_z
+        if z_required is not None:
+            evidence = edge_evidence(y_cal, raw_cal, horizon, z_required)
+            self._apply_edge_gate(model, evidence, unfiltered_df, pair, dk)
         model.metrics["pair"] = pair
         model.metrics["train_seconds"] = round(time() - started, 3)
         model.metrics["train_end"] = str(unfiltered_df["date"].iloc[-1])
@@ -202,7 +247,9 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
 
     def _fit_calibrated(
         self, dd: dict[str, Any], cal_x: pd.DataFrame, cal_labels: pd.DataFrame
-    ) -> BarrierClassifier:
+    ) -> tuple[BarrierClassifier, npt.NDArray[np.int_], npt.NDArray[np.float64]]:
+        """The calibrated model, and the calibration block's labels and raw scores."""
+
         def binary(frame: pd.DataFrame) -> npt.NDArray[np.int_]:
             return (frame.iloc[:, 0].astype(str) == TAKE_PROFIT).to_numpy(dtype=int)
 
@@ -246,7 +293,28 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
                 y_cal, model.calibrator.predict(raw_cal)
             ),
         }
-        return model
+        return model, y_cal, raw_cal
+
+    def _apply_edge_gate(
+        self, model: BarrierClassifier, evidence: EdgeEvidence, purged_df: pd.DataFrame,
+        pair: str, dk: FreqaiDataKitchen,
+    ) -> None:  # fmt: skip
+        cal = model.metrics["calibration_raw"]
+        rate, rows = self.long_run_take_profit_rate(purged_df, pair, dk)
+        if not evidence.passed:
+            # NaN only when no label at all is known, which training already rules out.
+            model.no_edge_rate = rate if np.isfinite(rate) else float(cal["base_rate"])
+        model.metrics["edge_gate"] = evidence.as_dict()
+        model.metrics["long_run_take_profit_rate"] = {"rate": rate, "labels": rows}
+        logger.info(
+            "%s: edge gate %s (calibration-block AUC %s, z %s, required %.3f); %s",
+            pair, "passed" if evidence.passed else "not passed",
+            "n/a" if evidence.auc is None else f"{evidence.auc:.3f}",
+            "n/a" if evidence.z is None else f"{evidence.z:.2f}", evidence.z_required,
+            "calibrated probabilities" if evidence.passed
+            else f"predicting the long-run take-profit rate {model.no_edge_rate:.3f} "
+            f"({rows} labels)",
+        )  # fmt: skip
 
     def predict(
         self, unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen, **kwargs: Any
