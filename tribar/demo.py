@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tribar.ftcli import run_freqtrade
+from tribar.ml.model_metrics import edge_gate_openings
 
 DEMO_TIMERANGE = "20250501-20251001"
 RESULTS_DIR = Path("user_data/backtest_results")
@@ -34,18 +35,51 @@ def run_demo(config: str, timerange: str, strategy: str | None) -> int:
     if result is None:
         print(f"tribar demo: no backtest result in {RESULTS_DIR}", file=sys.stderr)
         return 1
-    code = run_freqtrade(
-        ["plot-profit", "-c", config, *strategy_args, "--timerange", timerange,
-         "--backtest-filename", str(result)]
-    )  # fmt: skip
-    plot = _latest(PLOT_DIR, "freqtrade-profit-plot*.html")
+    trades = _trade_count(result)
+    code, plot_line = 0, "not written: no trades to plot (Freqtrade's plot-profit needs some)"
+    if trades:
+        code = run_freqtrade(
+            ["plot-profit", "-c", config, *strategy_args, "--timerange", timerange,
+             "--backtest-filename", str(result)]
+        )  # fmt: skip
+        plot = _latest(PLOT_DIR, "freqtrade-profit-plot*.html")
+        plot_line = str(plot) if code == 0 else "not written (plot-profit failed)"
+    gate_line = _gate_line(config)
     elapsed = time.monotonic() - started
     print()
     print(f"tribar demo finished in {elapsed:.0f} s (offline, bundled data, timerange {timerange})")
-    print(f"  backtest result : {result}")
-    print(f"  profit plot     : {plot if code == 0 else 'not written (plot-profit failed)'}")
+    print(f"  backtest result : {result} ({trades} trades)")
+    print(f"  profit plot     : {plot_line}")
+    print(f"  edge gate       : {gate_line}")
     print("  re-show summary : tribar ft backtesting-show -c config.json")
     return code
+
+
+def _trade_count(result: Path) -> int:
+    from freqtrade.data.btanalysis import load_backtest_stats
+
+    stats = load_backtest_stats(result)
+    return sum(int(s.get("total_trades", 0)) for s in stats.get("strategy", {}).values())
+
+
+def _gate_line(config: str) -> str:
+    """How many of the model's trainings showed an edge (the strategy trades only on those)."""
+    from freqtrade.configuration.load_config import load_from_files
+
+    cfg = load_from_files([config])
+    identifier = cfg.get("freqai", {}).get("identifier")
+    if not identifier:
+        return "n/a (no FreqAI identifier in the config)"
+    model_dir = Path(cfg.get("user_data_dir", "user_data")) / "models" / identifier
+    openings = edge_gate_openings(model_dir)
+    if openings is None:
+        return f"off (no gated training under {model_dir})"
+    passed, judged = openings
+    return (
+        f"{passed} of {judged} trainings under {model_dir} showed an edge on held-out data; the "
+        "others predicted their pair's long-run take-profit rate, where the strategy does not "
+        "enter (docs/strategy.md, docs/results.md)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from tribar.calibration import calibration_table, expected_calibration_error
 from tribar.evaluate import oos
 from tribar.evaluate.data import pair_file
 from tribar.labels import BarrierSpec, triple_barrier_labels
+from tribar.ml.model_metrics import edge_gate_openings
 
 START = pd.Timestamp("2025-01-01", tz="UTC")
 END = pd.Timestamp("2025-01-11", tz="UTC")
@@ -159,3 +160,15 @@ def test_null_forecast_uses_each_windows_training_rate() -> None:
     # 3-4 minus the last 2 h of unfinished labels (rate 0.0) and sees y = 0: gap 0.
     ece = oos.null_forecast_ece(scored, labels, 2, 2, pd.Timedelta("1h"))
     assert ece == pytest.approx(0.5)
+
+
+def test_edge_gate_openings_count_each_trainings_decision(tmp_path: Path) -> None:
+    import json
+
+    assert edge_gate_openings(tmp_path) is None  # no training at all
+    for i, gate in enumerate([{"passed": True}, {"passed": False}, {"passed": False}, None]):
+        folder = tmp_path / f"sub-train-BTC_{i}"
+        folder.mkdir()
+        metrics = {"best_iteration": 3} | ({"edge_gate": gate} if gate else {})
+        (folder / "tribar_metrics.json").write_text(json.dumps(metrics))
+    assert edge_gate_openings(tmp_path) == (1, 3)  # the ungated training is not counted

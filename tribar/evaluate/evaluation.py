@@ -29,6 +29,7 @@ from tribar.evaluate.setup import MODELS_DIR, RunSetup
 from tribar.evaluate.specs import freqai_example_spec, sample_spec, strategy_spec
 from tribar.evaluate.variants import SPEED_COMPARISON, Variant
 from tribar.labels import BarrierSpec
+from tribar.ml.model_metrics import edge_gate_openings
 
 Progress = Callable[[str], None]
 
@@ -44,6 +45,7 @@ class StrategyOutcome:
     entry_threshold: float
     above_threshold: float  # share of scored candles with P(tp) >= the entry threshold
     null_ece: float  # ECE of each window's training take-profit rate as the forecast
+    gate_openings: tuple[int, int] | None  # (edge gate passed, trainings judged); None: no gate
 
 
 @dataclass
@@ -147,6 +149,7 @@ def _score_strategy(
         entry_threshold=threshold,
         above_threshold=float((calibration.scored["p_tp"] >= threshold).mean()),
         null_ece=null_ece,
+        gate_openings=edge_gate_openings(MODELS_DIR / spec.identifier),
     )
 
 

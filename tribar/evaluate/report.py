@@ -211,14 +211,22 @@ def variants_table(e: Evaluation) -> str:
             [f"`{s.variant.name}`{mark}", s.variant.description, str(p.trades), pct(p.total_return),
              pct(p.max_drawdown), num(p.sharpe), interval(p.sharpe_ci), prob(p.psr),
              num(p.profit_factor), pct(p.exposure), prob(c.auc), prob(c.ece),
-             f"{s.record.wall_seconds:.0f}", "yes" if s.record.trained else "no"]
+             gate_cell(s), f"{s.record.wall_seconds:.0f}", "yes" if s.record.trained else "no"]
         )  # fmt: skip
     return table(
         ["variant", "what changed", "trades", "total return", "max DD", "Sharpe", "Sharpe 95 % CI",
-         "PSR", "PF", "exposure", "AUC", "ECE", "wall s", "trained"],
+         "PSR", "PF", "exposure", "AUC", "ECE", "gate open", "wall s", "trained"],
         rows,
-        align="llrrrrrrrrrrrl",
+        align="llrrrrrrrrrrrrl",
     )  # fmt: skip
+
+
+def gate_cell(s: StrategyOutcome) -> str:
+    """Trainings whose edge gate passed, of those it judged; "no gate" for ungated designs."""
+    if s.gate_openings is None:
+        return "no gate"
+    passed, judged = s.gate_openings
+    return f"{passed}/{judged}"
 
 
 def wall_time_section(e: Evaluation) -> str:
@@ -316,6 +324,13 @@ def verdict(e: Evaluation) -> str:
         + f"; ECE {prob(c.ece)} {interval(c.ece_ci, prob)}, against {prob(s.null_ece)} for "
         f"the forecast that only knows each training window's take-profit rate. {taken}"
     )
+    if s.gate_openings is not None:
+        passed, judged = s.gate_openings
+        lines.append(
+            f"- Its edge gate let {passed} of {judged} trainings (pair x window) use their "
+            "model's probabilities; the others predicted their pair's long-run take-profit rate, "
+            "at which the barrier trade has no positive expected value."
+        )
     if math.isfinite(p.sharpe):
         lines.append(
             f"- Sharpe {num(p.sharpe)} with 95 % CI {interval(p.sharpe_ci)} and standard error "

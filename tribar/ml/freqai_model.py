@@ -38,11 +38,10 @@ from tribar.ml.barrier_classifier import (
 )
 from tribar.ml.edge_gate import EdgeEvidence, edge_evidence
 from tribar.ml.label_history import HISTORY_DIR, TakeProfitHistory
+from tribar.ml.model_metrics import METRICS_FILE
 from tribar.splits import purged_train_validation_split
 
 logger = logging.getLogger(__name__)
-
-METRICS_FILE = "tribar_metrics.json"
 
 
 class InsufficientTrainingDataError(ValueError):
