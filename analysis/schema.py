@@ -107,7 +107,24 @@ trades = sa.Table(
     sa.Index("ix_trades_symbol", "symbol"),
     sa.Index("ix_trades_net_pnl", "net_pnl"),
     sa.Index("ix_trades_strategy_timestamp", "strategy", "timestamp"),
+    # The equity curve and the summary read close time and net pnl of every trade in close
+    # order: covered by this index, PostgreSQL reads them already ordered, without touching the
+    # table (an index-only scan).
+    sa.Index("ix_trades_timestamp_id", "timestamp", "id", postgresql_include=["net_pnl"]),
 )
+
+
+@sa.event.listens_for(trades, "after_create")
+def _expression_statistics(target: sa.Table, connection: sa.Connection, **_: object) -> None:
+    """``create_all`` gets the expression statistics migration 0002 creates (PostgreSQL only),
+    so a ledger made either way plans its analytics group-bys alike."""
+    if connection.dialect.name != "postgresql":
+        return
+    from tribar.analysis.analytics.sqlfuncs import expression_statistics_ddl
+
+    for ddl in expression_statistics_ddl():
+        connection.exec_driver_sql(ddl)
+
 
 # Rows that can never be valid (NaN price, unknown pair, ...): kept with the reason, not retried.
 trade_dead_letters = sa.Table(

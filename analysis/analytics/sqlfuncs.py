@@ -159,8 +159,9 @@ def confidence_bucket(column: sa.ColumnElement[Any], n_buckets: int) -> sa.Colum
 
 
 def expression_statistics_ddl(n_buckets: int = 10) -> list[str]:
-    """PostgreSQL ``CREATE STATISTICS`` for the grouping expressions above (not applied by
-    tribar: for the migrations to adopt).
+    """PostgreSQL ``CREATE STATISTICS`` for the grouping expressions above: migration 0002
+    creates them (written out there; a test checks they are these), and ``schema.py`` applies
+    them to tables made by ``create_all``.
 
     Without them the planner takes each expression to have as many values as ``timestamp`` or
     ``model_confidence`` itself (about one per row), so it sees no gain in partial aggregation

@@ -9,32 +9,29 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from freqtrade.data.metrics import (
-    calculate_expectancy,
-    calculate_max_drawdown,
     calculate_sharpe_from_balance,
     calculate_sortino_from_balance,
 )
+from numpy.typing import NDArray
 
-from tribar.analysis.analytics.equity import (
-    DATE_COL,
-    SEQ_COL,
-    VALUE_COL,
-    check_balance,
-    trade_series,
-    with_sequence,
-)
+from tribar.analysis.analytics.drawdown import drawdowns
+from tribar.analysis.analytics.equity import check_balance, ordered_pnl
 from tribar.analysis.analytics.filters import TradeFilter, or_all, to_utc
 from tribar.analysis.analytics.metrics import aggregate_columns, profit_factor
 from tribar.analysis.analytics.results import LedgerSummary
 from tribar.analysis.analytics.sqlfuncs import as_float
-from tribar.analysis.analytics.transport import snapshot
+from tribar.analysis.analytics.transport import numeric_scale, snapshot
 from tribar.analysis.schema import trades
 
 _T = trades.c
 
 
+_PNL_SCALE = numeric_scale(_T.net_pnl)
+
+
 def totals(conn: sa.Connection, flt: TradeFilter) -> dict[str, Any]:
-    """Counts and exact NUMERIC sums in the database, in one ungrouped (parallel) scan."""
+    """Counts and exact NUMERIC sums in the database, in one ungrouped (parallel) scan: the
+    fallback when :func:`series_totals` cannot be exact."""
     extra = [
         as_float(sa.func.sum(_T.commission)).label("commission"),
         sa.func.min(_T.timestamp).label("first_close"),
@@ -44,23 +41,88 @@ def totals(conn: sa.Connection, flt: TradeFilter) -> dict[str, Any]:
     return dict(conn.execute(stmt).one()._mapping)
 
 
-def daily_balance(series: pd.DataFrame, starting_balance: float) -> pd.DataFrame:
+def decimal_units(values: NDArray[np.float64], scale: int) -> NDArray[np.int64] | None:
+    """The stored NUMERIC(p, ``scale``) values as exact integers in units of 10**-scale, from
+    their doubles, or None where that cannot be guaranteed.
+
+    A double is the decimal rounded to 53 bits (PostgreSQL's cast, SQLite's storage): while
+    |units| < 2**50, ``value * 10**scale`` lands within 0.25 of the integer, so rounding it
+    recovers the stored digits exactly. The int64 sum of n of them cannot overflow while
+    n * max|units| < 2**62; both are checked.
+    """
+    if not values.size:
+        return np.zeros(0, dtype=np.int64)
+    if float(np.abs(values).max()) >= 2.0**50 / 10**scale:
+        return None
+    units = np.rint(values * float(10**scale)).astype(np.int64)
+    if values.size * int(np.abs(units).max()) >= 2**62:
+        return None
+    return units
+
+
+def commission_total(conn: sa.Connection, flt: TradeFilter) -> float:
+    """Exact NUMERIC sum of the commission in the database, one ungrouped (parallel) scan: the
+    only total the per-trade series does not carry. Cheaper than fetching it per trade."""
+    stmt = sa.select(as_float(sa.func.sum(_T.commission))).where(flt.clause())
+    return float(conn.execute(stmt).scalar_one() or 0.0)
+
+
+def series_totals(
+    conn: sa.Connection, flt: TradeFilter, close_times: NDArray[Any], pnl: NDArray[np.float64]
+) -> dict[str, Any]:
+    """:func:`totals` from the per-trade series already fetched (plus the commission's sum),
+    sparing most of a second scan: counts and first/last close are exact anyway; the pnl sums
+    are added as exact integers and divided once by Python (correctly rounded, as PostgreSQL's
+    cast of its exact NUMERIC sum), so the figures are the very doubles the database would
+    return. When the values are too large for that to be exact, the database sums them all."""
+    units = decimal_units(pnl, _PNL_SCALE)
+    if units is None:
+        return totals(conn, flt)
+    wins = units > 0
+    return {
+        "trades": int(pnl.size),
+        "wins": int(np.count_nonzero(wins)),
+        "losses": int(np.count_nonzero(units < 0)),
+        "net_pnl": int(units.sum()) / 10**_PNL_SCALE,
+        "gross_profit": int(units[wins].sum()) / 10**_PNL_SCALE,
+        "commission": commission_total(conn, flt),
+        "first_close": close_times[0],
+        "last_close": close_times[-1],
+    }
+
+
+def daily_balance(
+    close_times: NDArray[Any], pnl: NDArray[np.float64], starting_balance: float
+) -> pd.DataFrame:
     """End-of-UTC-day balance for every calendar day from the first to the last trading day,
     preceded by the starting balance on the day before: days without trades are flat days,
     which a Sharpe ratio must count (leaving them out would overstate it).
 
-    Summed from the per-trade series the drawdown needs anyway: cheaper than a second scan
-    grouped by day in the database.
+    Summed from the per-trade series the drawdown needs anyway (``close_times`` naive UTC
+    ``datetime64``): cheaper than a second scan grouped by day in the database.
     """
-    days = series[DATE_COL].dt.tz_convert(None).to_numpy().astype("datetime64[D]")
+    days = close_times.astype("datetime64[D]")
     first = days.min()
     offset = (days - first).astype(np.int64)
-    per_day = np.bincount(offset, weights=series[VALUE_COL].to_numpy())
+    per_day = np.bincount(offset, weights=pnl)
     balance = starting_balance + np.concatenate(([0.0], np.cumsum(per_day)))
     calendar = pd.date_range(
         pd.Timestamp(first) - timedelta(days=1), periods=len(balance), freq="D", tz="UTC"
     )
     return pd.DataFrame({"date": calendar, "balance": balance})
+
+
+def expectancy(
+    n: int, wins: int, losses: int, gross_profit: float, gross_loss: float
+) -> tuple[float, float]:
+    """Freqtrade's ``calculate_expectancy`` from the totals (its sums of winning and of losing
+    trades are the gross profit and loss the database summed exactly)."""
+    average_win = gross_profit / wins if wins else 0.0
+    average_loss = gross_loss / losses if losses else 0.0
+    win_rate, loss_rate = wins / n, losses / n
+    value = win_rate * average_win - loss_rate * average_loss
+    ratio = (1 + average_win / average_loss) * win_rate - 1 if average_loss > 0 else 100.0
+    return value, ratio
 
 
 def _ratio_or_none(value: float, returns: np.ndarray, downside: bool) -> float | None:
@@ -72,7 +134,7 @@ def _ratio_or_none(value: float, returns: np.ndarray, downside: bool) -> float |
     return float(value)
 
 
-def _utc(value: datetime | pd.Timestamp | None) -> datetime | None:
+def _utc(value: datetime | pd.Timestamp | np.datetime64 | None) -> datetime | None:
     if value is None or pd.isna(value):
         return None
     return to_utc(pd.Timestamp(value).to_pydatetime())
@@ -86,18 +148,18 @@ def summary(
     check_balance(starting_balance)
     flt = or_all(flt)
     with snapshot(engine) as conn:
-        tot = totals(conn, flt)
-        series = trade_series(conn, flt) if tot["trades"] else None
-
-    if series is None or series.empty:
-        return _empty_summary(starting_balance)
+        cols = ordered_pnl(conn, flt)
+        close_times, pnl = cols["ts"], cols["pnl"]
+        if not pnl.size:
+            return _empty_summary(starting_balance)
+        tot = series_totals(conn, flt, close_times, pnl)
 
     n, wins, losses = int(tot["trades"]), int(tot["wins"]), int(tot["losses"])
     net = float(tot["net_pnl"])
     gross_profit = float(tot["gross_profit"])
     gross_loss = max(gross_profit - net, 0.0) if losses else 0.0
 
-    balance = daily_balance(series, starting_balance)
+    balance = daily_balance(close_times, pnl, starting_balance)
     returns = balance["balance"].pct_change().dropna().to_numpy()
     sharpe = _ratio_or_none(
         calculate_sharpe_from_balance(balance, date_col="date", balance_col="balance"),
@@ -112,20 +174,9 @@ def summary(
 
     # Freqtrade's two drawdowns: the largest fall in money (with its dates), and the deepest
     # fall as a share of the peak balance, which may be another, earlier, smaller-money episode.
-    numbered = with_sequence(series)
-    drawdown = calculate_max_drawdown(
-        numbered, date_col=SEQ_COL, value_col=VALUE_COL, starting_balance=starting_balance
-    )
-    underwater = calculate_max_drawdown(
-        numbered,
-        date_col=SEQ_COL,
-        value_col=VALUE_COL,
-        starting_balance=starting_balance,
-        relative=True,
-    )
-    dates = series[DATE_COL]
-    fell = drawdown.drawdown_abs > 0
-    expectancy, expectancy_ratio = calculate_expectancy(series)
+    dd = drawdowns(pnl, starting_balance)
+    fell = dd.money > 0
+    expectancy_value, expectancy_ratio = expectancy(n, wins, losses, gross_profit, gross_loss)
     return LedgerSummary(
         trades=n,
         wins=wins,
@@ -137,7 +188,7 @@ def summary(
         gross_loss=gross_loss,
         profit_factor=profit_factor(gross_profit, gross_loss),
         commission=float(tot["commission"] or 0.0),
-        expectancy=float(expectancy),
+        expectancy=float(expectancy_value),
         expectancy_ratio=float(expectancy_ratio),
         first_close=_utc(tot["first_close"]),
         last_close=_utc(tot["last_close"]),
@@ -145,10 +196,10 @@ def summary(
         final_balance=starting_balance + net,
         sharpe=sharpe,
         sortino=sortino,
-        max_drawdown=float(drawdown.drawdown_abs),
-        max_drawdown_pct=float(underwater.relative_account_drawdown),
-        drawdown_peak_at=(dates.iloc[int(drawdown.high_date)].to_pydatetime() if fell else None),
-        drawdown_trough_at=(dates.iloc[int(drawdown.low_date)].to_pydatetime() if fell else None),
+        max_drawdown=dd.money,
+        max_drawdown_pct=dd.relative,
+        drawdown_peak_at=_utc(close_times[dd.peak_index]) if fell else None,
+        drawdown_trough_at=_utc(close_times[dd.trough_index]) if fell else None,
     )
 
 

@@ -15,6 +15,8 @@ from tests.analytics import oracle
 from tests.analytics.conftest import Ledger, ledger_frame
 from tribar.analysis import analytics as an
 from tribar.analysis.analytics import TradeFilter
+from tribar.analysis.analytics.synthetic import insert_trades, make_trades
+from tribar.analysis.analytics.transport import units_to_float
 
 BALANCE = 1000.0
 _FRAME = ledger_frame()
@@ -297,6 +299,37 @@ def assert_empty_answers(eng: sa.Engine, flt: TradeFilter) -> None:
     curve = an.equity_curve(eng, flt)
     assert curve.empty and "balance" in curve.columns
     assert an.extremes(eng, flt) == an.Extremes(None, None, None, None)
+
+
+def test_huge_pnl_values_take_the_exact_fallbacks(empty_engine: sa.Engine) -> None:
+    """Pnl beyond what the fast paths cover: over 922,337,203 per trade a NUMERIC no longer fits
+    PostgreSQL's BIGINT units (the fetch falls back to doubles), and over 112,589 its double no
+    longer maps back to exact units (the summary sums in the database instead)."""
+    frame = make_trades(40, seed=5, days=10, start=datetime(2025, 5, 1, tzinfo=UTC))
+    big = np.resize([2.5e9, -1.75e9, 3.1e5, -120000.25, 7.5, 0.0], len(frame))
+    frame["commission"] = np.resize([1.5e9, 0.25, 0.0], len(frame))
+    frame["net_pnl"] = big
+    frame["pnl_usdt"] = big + frame["commission"]
+    insert_trades(empty_engine, frame)
+    s = an.summary(empty_engine, TradeFilter(), starting_balance=5e9)
+    net = frame["net_pnl"]
+    assert (s.trades, s.wins, s.losses) == (len(frame), int((net > 0).sum()), int((net < 0).sum()))
+    close(s.net_pnl, net.sum())
+    close(s.gross_profit, net[net > 0].sum())
+    close(s.commission, frame["commission"].sum())
+    dd = oracle.drawdown(frame, 5e9)
+    close(s.max_drawdown, dd.money)
+    close(s.max_drawdown_pct, dd.pct)
+    assert s.drawdown_trough_at == dd.trough_at
+    curve = an.equity_curve(empty_engine, TradeFilter(), starting_balance=5e9)
+    want = oracle.equity(frame, 5e9)
+    np.testing.assert_allclose(curve["balance"], want["balance"], rtol=1e-12)
+
+
+def test_units_become_the_nearest_double_at_any_size() -> None:
+    units = np.array([0, 1, -1, 2**53 - 1, 2**53 + 1, -(2**62) - 12345, 10**18 + 7], np.int64)
+    got = units_to_float(units, 10)
+    assert got.tolist() == [int(u) / 10**10 for u in units.tolist()]
 
 
 # --- argument checks --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""The proposed expression statistics (for the migrations) match the analytics queries."""
+"""The expression statistics (migration 0002, and ``create_all``) match the analytics queries."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +19,18 @@ from tribar.analysis.analytics.sqlfuncs import (
     utc_weekday,
 )
 from tribar.analysis.analytics.synthetic import insert_trades, make_trades
+from tribar.analysis.ledger_migrate import upgrade
 from tribar.analysis.schema import metadata, trades
 
 _T = trades.c
+MIGRATION = (
+    Path(__file__).resolve().parents[2]
+    / "analysis"
+    / "migrations"
+    / "versions"
+    / "0002_trades_close_order_index.py"
+)
+STATISTICS = ("stx_trades_utc_hour", "stx_trades_utc_weekday", "stx_trades_confidence_bucket10")
 
 
 def estimated_groups(conn: sa.Connection, key: sa.ColumnElement[Any]) -> int:
@@ -29,10 +40,31 @@ def estimated_groups(conn: sa.Connection, key: sa.ColumnElement[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def test_the_migration_creates_exactly_the_statistics_the_queries_need() -> None:
+    spec = importlib.util.spec_from_file_location("migration_0002", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.statistics_ddl() == expression_statistics_ddl()
+
+
+def statistics_names(conn: sa.Connection) -> set[str]:
+    return set(conn.execute(sa.text("SELECT stxname FROM pg_statistic_ext")).scalars())
+
+
+@pytest.mark.postgres
+def test_a_migrated_ledger_has_the_statistics(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as conn:
+        assert set(STATISTICS) <= statistics_names(conn)
+    engine.dispose()
+
+
 @pytest.mark.postgres
 def test_expression_statistics_give_the_planner_the_real_group_counts(postgres_url: str) -> None:
     engine = sa.create_engine(postgres_url)
-    metadata.create_all(engine)
+    metadata.create_all(engine)  # creates the statistics too
     insert_trades(engine, make_trades(3000, seed=4, days=400))
     keys = {
         "hour": (utc_hour(_T.timestamp), 24),
@@ -40,13 +72,14 @@ def test_expression_statistics_give_the_planner_the_real_group_counts(postgres_u
         "bucket": (confidence_bucket(_T.model_confidence, 10), 11),  # 10 buckets + NULL
     }
     with engine.begin() as conn:
+        assert set(STATISTICS) <= statistics_names(conn)
         conn.execute(sa.text("ANALYZE trades"))
-        before = {name: estimated_groups(conn, key) for name, (key, _) in keys.items()}
-        for ddl in expression_statistics_ddl():
-            conn.execute(sa.text(ddl))
+        with_stats = {name: estimated_groups(conn, key) for name, (key, _) in keys.items()}
+        for name in STATISTICS:
+            conn.execute(sa.text(f"DROP STATISTICS {name}"))
         conn.execute(sa.text("ANALYZE trades"))
-        after = {name: estimated_groups(conn, key) for name, (key, _) in keys.items()}
+        without = {name: estimated_groups(conn, key) for name, (key, _) in keys.items()}
     engine.dispose()
     for name, (_, real) in keys.items():
-        assert before[name] > 20 * real, (name, before)  # the problem: ~one group per row
-        assert after[name] <= real, (name, after)  # matched: the planner knows the truth
+        assert without[name] > 20 * real, (name, without)  # the problem: ~one group per row
+        assert with_stats[name] <= real, (name, with_stats)  # matched: the planner knows the truth
