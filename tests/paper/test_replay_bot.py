@@ -1,0 +1,126 @@
+"""A 14-day replay through a real `freqtrade trade` process: the strategy's own exits, the
+ledger mirror, and the REST API of the running bot."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from tribar.testing.replay_bot import ReplayBot
+
+pytestmark = pytest.mark.freqtrade
+
+# Freqtrade's names for the barrier exits: take-profit is custom_roi ("roi"), the stop is
+# custom_stoploss ("stop_loss"), the vertical barrier is custom_exit ("timeout").
+BARRIER_EXITS = {"roi", "stop_loss", "timeout"}
+
+
+def _bot_trades(bot: ReplayBot) -> list[sqlite3.Row]:
+    with sqlite3.connect(bot.run_dir / "tradesv3.replay.sqlite") as conn:
+        conn.row_factory = sqlite3.Row
+        return list(conn.execute("SELECT * FROM trades ORDER BY id"))
+
+
+def test_replay_ran_the_whole_range_on_a_simulated_clock(replayed_bot: ReplayBot) -> None:
+    status = replayed_bot.status()
+    assert status is not None and status["finished"] and status["holding"]
+    assert datetime.fromisoformat(status["now"]) == datetime(2025, 6, 15, tzinfo=UTC)
+    log = (replayed_bot.run_dir / "freqtrade.log").read_text()
+    # FreqAI trained at the start and retrained live a week later, on the replay's clock.
+    trainings = [line for line in log.splitlines() if "triple-barrier training on" in line]
+    assert {line[:10] for line in trainings} >= {"2025-06-01", "2025-06-08"}
+    assert "Traceback" not in log
+
+
+def test_trades_opened_and_closed_by_the_strategys_own_exits(replayed_bot: ReplayBot) -> None:
+    trades = _bot_trades(replayed_bot)
+    closed = [t for t in trades if not t["is_open"]]
+    assert len(closed) >= 5
+    assert {t["exit_reason"] for t in closed} <= BARRIER_EXITS
+    assert Counter(t["exit_reason"] for t in closed)["stop_loss"] >= 1
+    for trade in closed:
+        opened = datetime.fromisoformat(trade["open_date"]).replace(tzinfo=UTC)
+        assert datetime(2025, 6, 1, tzinfo=UTC) <= opened < datetime(2025, 6, 15, tzinfo=UTC)
+        assert trade["close_date"] > trade["open_date"]
+
+
+def test_every_closed_trade_reaches_the_ledger(replayed_bot: ReplayBot) -> None:
+    closed = {t["id"] for t in _bot_trades(replayed_bot) if not t["is_open"]}
+    deadline = time.monotonic() + 30
+    while True:
+        with sqlite3.connect(replayed_bot.run_dir / "tribar_ledger.sqlite") as conn:
+            rows = conn.execute("SELECT trade_id, exit_reason FROM trades").fetchall()
+        # Ledger ids are ft:<exchange>:<pair>:<bot trade id>:<open time>.
+        ledger_ids = {int(r[0].split(":")[3]) for r in rows}
+        if ledger_ids >= closed or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert ledger_ids == closed
+    assert {r[1] for r in rows} <= {"take_profit", "stop_loss", "timeout"}
+
+
+def test_rest_api_answers_status_trades_profit_and_locks(replayed_bot: ReplayBot) -> None:
+    client = replayed_bot.client()
+    trades = _bot_trades(replayed_bot)
+    closed = [t for t in trades if not t["is_open"]]
+
+    status = client.status()
+    assert isinstance(status, list)
+    assert {t["trade_id"] for t in status} == {t["id"] for t in trades if t["is_open"]}
+
+    listed = client.trades()
+    assert listed["total_trades"] == len(trades)
+    assert {t["trade_id"] for t in listed["trades"]} == {t["id"] for t in trades}
+
+    profit = client.profit()
+    assert profit["closed_trade_count"] == len(closed)
+    assert profit["profit_closed_coin"] == pytest.approx(
+        sum(t["close_profit_abs"] for t in closed), abs=1e-6
+    )
+    locks = client.locks()
+    assert locks["lock_count"] == len(locks["locks"])
+    with sqlite3.connect(replayed_bot.run_dir / "tradesv3.replay.sqlite") as conn:
+        # Locks still in force on the bot's (stopped) clock at the end of the replay.
+        (active,) = conn.execute(
+            "SELECT COUNT(*) FROM pairlocks WHERE active = 1 AND lock_end_time > ?",
+            ("2025-06-15 00:00:00",),
+        ).fetchone()
+    assert locks["lock_count"] == active
+
+
+def test_panic_closes_every_open_trade_and_stops_entries(replayed_bot: ReplayBot) -> None:
+    """Last: it leaves the bot paused. A force-entered market trade guarantees something is
+    open (force entries are enabled by replay-trading.json)."""
+    import subprocess
+    import sys
+
+    from tribar.testing.replay_bot import API_PASSWORD, API_USER
+
+    client = replayed_bot.client()
+    entered = client.forceenter("BTC/USDT", "long", order_type="market", stake_amount=50)
+    assert entered.get("pair") == "BTC/USDT", entered
+    deadline = time.monotonic() + 30
+    while not client.status() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    open_before = {t["trade_id"] for t in client.status()}
+    assert entered["trade_id"] in open_before
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tribar.cli", "panic", "--url", replayed_bot.api_url,
+         "--username", API_USER, "--password", API_PASSWORD, "--timeout", "60"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "entries stopped: yes" in done.stdout
+    assert f"trade {entered['trade_id']} BTC/USDT: closed at" in done.stdout
+    assert client.status() == []
+    assert client.show_config()["state"] == "paused"
+    closed = {t["id"]: t for t in _bot_trades(replayed_bot)}
+    for trade_id in open_before:
+        if trade_id in closed:  # an unfilled entry is removed instead
+            assert not closed[trade_id]["is_open"]
+            assert closed[trade_id]["exit_reason"] == "force_exit"

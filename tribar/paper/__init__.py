@@ -1,0 +1,1 @@
+"""Paper trading without an exchange: a real ``freqtrade trade`` dry-run fed from history."""
