@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# PostgreSQL (ledger tests), Chromium (rendered reports), Prometheus (monitoring) from Debian.
+# PostgreSQL (ledger tests) and Chromium (rendered reports) from Debian; Prometheus comes with
+# the monitoring work.
 system-deps:
 	bash scripts/system-deps.sh
 
@@ -31,4 +32,4 @@ typecheck: $(STAMP)
 	bash scripts/typecheck.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info user_data/backtest_results user_data/plot user_data/models
+	rm -rf $(VENV) build *.egg-info user_data/backtest_results user_data/plot user_data/models user_data/demo

@@ -17,13 +17,15 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tribar.analysis.backtest_signals import entry_context, load_signal_candles
 from tribar.analysis.ledger_bulk import write_rows
 from tribar.analysis.ledger_confighash import config_hash
 from tribar.analysis.ledger_db import insert_dead_letter
@@ -322,8 +324,10 @@ def load_backtest(path: str | Path) -> tuple[Path, dict[str, Any]]:
 def backtest_facts(
     path: Path, stats: Mapping[str, Any], strategy: str | None = None
 ) -> list[tuple[str, list[TradeFacts]]]:
-    """Per strategy in the result: (strategy name, facts of its trades)."""
+    """Per strategy in the result: (strategy name, facts of its trades). With exported signal
+    candles (``--export signals``) each trade gets the custom data its signal candle holds."""
     strategies: Mapping[str, Any] = stats["strategy"]
+    signals = load_signal_candles(path)
     names = [strategy] if strategy else list(strategies)
     out = []
     for name in names:
@@ -346,7 +350,32 @@ def backtest_facts(
             for i, t in enumerate(trades_list)
             if not t.get("is_open", False)
         ]
+        timeframe = strategies[name].get("timeframe")
+        if signals is not None and name in signals and timeframe:
+            from freqtrade.exchange import timeframe_to_minutes
+
+            candle = timedelta(minutes=timeframe_to_minutes(timeframe))
+            facts = _with_signal_context(facts, signals[name], candle)
         out.append((name, facts))
+    return out
+
+
+def _with_signal_context(
+    facts: list[TradeFacts], candles: Mapping[str, Any], timeframe: timedelta
+) -> list[TradeFacts]:
+    """Custom data from each trade's signal candle (columns named like the custom-data keys)."""
+    by_pair: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for i, f in enumerate(facts):
+        if f.open_date is not None:
+            by_pair[f.pair].append((i, f.open_date))
+    out = list(facts)
+    for pair, entries in by_pair.items():
+        context = entry_context(
+            candles.get(pair), [opened for _, opened in entries], timeframe, CUSTOM_DATA_KEYS
+        )
+        for (i, _), values in zip(entries, context, strict=True):
+            if values:
+                out[i] = replace(facts[i], custom={**values, **facts[i].custom})
     return out
 
 

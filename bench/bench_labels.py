@@ -162,7 +162,10 @@ def render(results: list[PairResult], horizons: list[tuple[int, float]], horizon
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/binance"))
+    parser.add_argument(
+        "--data-dir", type=Path, default=REPO / "user_data" / "data" / "binance",
+        help="candles (default: the bundled ones)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "_bench_labels.md")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--loop-repeats", type=int, default=3)

@@ -1,11 +1,11 @@
 """Fixed stakes vs Kelly x volatility sizing: the same strategy, models and run setup.
 
-Standard setup: the 14 pairs of ../shared/data/binance, 1h, 2025-01-01..2025-10-01, fee 0.1 %,
-1000 USDT, max 5 open trades, protections and the hard risk limits on. Both arms use one FreqAI
-identifier, so they trade on identical predictions; only ``custom_stake_amount`` differs
-(fixed arm: Freqtrade's stake_amount, still under the hard limits).
+Standard setup: the 14 bundled pairs (user_data/data/binance), 1h, 2025-01-01..2025-10-01,
+fee 0.1 %, 1000 USDT, max 5 open trades, protections and the hard risk limits on. Both arms use
+one FreqAI identifier, so they trade on identical predictions; only ``custom_stake_amount``
+differs (fixed arm: Freqtrade's stake_amount, still under the hard limits).
 
-    .venv/bin/python bench/bench_sizing.py [--timerange 20250101-20251001]
+    .venv/bin/python bench/bench_sizing.py [--timerange 20250101-20251001] [--datadir DIR]
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any
 import pandas as pd
 
 from tribar.evaluate.data import prepare_datadir
+from tribar.evaluate.setup import BUNDLED_DATA
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "data" / "binance"
 PAIRS = [
     f"{base}/USDT"
     for base in [
@@ -120,6 +120,9 @@ def _row(stats: dict[str, Any], wallet: float) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timerange", default="20250101-20251001")
+    parser.add_argument(
+        "--datadir", type=Path, default=BUNDLED_DATA, help="candles (default: the bundled ones)"
+    )
     args = parser.parse_args()
     wallet = 1000.0
     shutil.rmtree(REPO / "user_data" / "models" / IDENTIFIER, ignore_errors=True)
@@ -133,9 +136,9 @@ def main() -> int:
             "exchange": {"pair_whitelist": PAIRS}, "fee": 0.001,
             "dry_run_wallet": wallet, "max_open_trades": 5,
         }))  # fmt: skip
-        # The same data the evaluation uses: ../shared plus timeframes it lacks (NEAR 4h),
+        # The same data the evaluation uses: the candles plus timeframes they lack (NEAR 4h),
         # derived from the 1h candles.
-        data = prepare_datadir(SHARED, tmp / "data" / "binance", PAIRS, ("1h", "4h", "1d"))
+        data = prepare_datadir(args.datadir, tmp / "data" / "binance", PAIRS, ("1h", "4h", "1d"))
         print(f"derived from 1h: {', '.join(data.derived) or 'nothing'}", flush=True)
         results = {}
         # Kelly first: it trains the models the fixed arm then reuses.

@@ -28,7 +28,7 @@ from freqtrade.data.btanalysis import load_backtest_stats
 
 from tribar.evaluate.data import prepare_for_setup
 from tribar.evaluate.runner import RunRecord, RunSpec, run_backtest
-from tribar.evaluate.setup import MODELS_DIR, STANDARD, USER_DATA, RunSetup
+from tribar.evaluate.setup import MODELS_DIR, REPO_ROOT, STANDARD, USER_DATA, RunSetup
 from tribar.evaluate.specs import freqai_example_spec, strategy_spec
 from tribar.evaluate.variants import SPEED_COMPARISON
 
@@ -97,7 +97,8 @@ def render(
             "in the table): timings are indicative, the ratio within one run is the figure",
             f"- Python {platform.python_version()}",
             f"- setup: {len(setup.pairs)} pairs, {setup.timeframe}, {setup.timerange}, "
-            f"fee {100 * setup.fee:.1f} %, {schedule.describe()}, data `{setup.datadir}` "
+            f"fee {100 * setup.fee:.1f} %, {schedule.describe()}, "
+            f"data `{os.path.relpath(setup.datadir, REPO_ROOT)}` "
             f"(derived from 1h candles as in `tribar evaluate`: {derived})",
             "- both: LightGBM `n_jobs` 1; TripleBarrierML with `config.json`'s FreqAI settings "
             "(1h/4h/1d features, BTC/ETH correlated, `data_kitchen_thread_count` 1); "

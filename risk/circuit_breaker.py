@@ -12,6 +12,7 @@ that it may lengthen the halt.
 Thread-safe: Freqtrade calls the strategy from its main loop while the REST API and Telegram
 threads read the snapshot. Listeners run after the lock is released, so a listener may read
 the breaker; an exception in a listener is logged and swallowed, never raised into the bot loop.
+Picklable (hyperopt's worker processes): a copy has its own lock.
 """
 
 from __future__ import annotations
@@ -88,6 +89,19 @@ class CircuitBreaker:
         self._lock = threading.RLock()
         self._halts: dict[str, Halt] = {}
         self._listeners: list[BreakerListener] = []
+
+    # Pickling (Freqtrade's hyperopt ships the strategy, and with it this breaker, to its worker
+    # processes): a lock guards one process's state and cannot be pickled, so a copy gets a
+    # fresh one. Halts and listeners travel with it.
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            return {"halts": dict(self._halts), "listeners": list(self._listeners)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.RLock()
+        self._halts = dict(state["halts"])
+        self._listeners = list(state["listeners"])
 
     def add_listener(self, listener: BreakerListener) -> None:
         with self._lock:

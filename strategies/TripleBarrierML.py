@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import talib.abstract as ta
+from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.persistence import Trade
@@ -51,6 +53,7 @@ from tribar.barrier_trade import (
 )
 from tribar.labels import BarrierSpec, triple_barrier_labels
 from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
+from tribar.paper.heartbeat import HEARTBEAT_FILE, HeartbeatRecorder
 from tribar.risk import (
     DAILY_LOSS_LOCK_REASON,
     BreakerEvent,
@@ -67,7 +70,8 @@ logger = logging.getLogger(__name__)
 
 STRATEGY_VERSION = "1.0.0"
 LABEL = "&-tb"
-# Trade custom-data keys (read by the ledger mirror and the risk layer too).
+# Trade custom-data keys (read by the ledger mirror and the risk layer too). KEY_ATR and KEY_P
+# are also columns of the analysed frame, so a backtest's exported signal candles carry them.
 KEY_TP, KEY_SL, KEY_ATR, KEY_P = "tribar_tp", "tribar_sl", "tribar_atr", "tribar_p_tp"
 
 
@@ -100,11 +104,14 @@ class TripleBarrierML(IStrategy):
     use_regime_filter = BooleanParameter(default=True, space="buy")
     # False: Freqtrade's configured stake_amount (the "fixed stakes" arm of the sizing benchmark).
     use_kelly_sizing = BooleanParameter(default=True, space="buy", optimize=False)
+    # FreqAI's column the strategy trades on, copied to ``tribar_p_tp`` (TripleBarrierMLGateOff:
+    # the same models' probabilities with the edge gate off).
+    probability_column: ClassVar[str] = TAKE_PROFIT
 
     plot_config = {
         "main_plot": {},
         "subplots": {
-            "P(take-profit)": {TAKE_PROFIT: {"color": "green"}},
+            "P(take-profit)": {KEY_P: {"color": "green"}},
             "edge": {"tribar_edge": {"color": "blue"}},
         },
     }
@@ -152,6 +159,7 @@ class TripleBarrierML(IStrategy):
 
     # Trade ledger mirror (dry-run/live only; backtests are imported: `tribar ledger import`).
     _ledger: TradeMirror | None = None
+    _heartbeats: HeartbeatRecorder | None = None
 
     def version(self) -> str:
         return STRATEGY_VERSION
@@ -166,6 +174,11 @@ class TripleBarrierML(IStrategy):
             raise OperationalException(f"tribar ledger: {exc}") from exc
         if self._ledger is not None:
             self._ledger.start()
+        if self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE):
+            # Read by `tribar paper report` to judge uptime.
+            self._heartbeats = HeartbeatRecorder(
+                Path(self.config["user_data_dir"]) / HEARTBEAT_FILE
+            )
 
     @property
     def protections(self) -> list[dict[str, Any]]:
@@ -206,10 +219,14 @@ class TripleBarrierML(IStrategy):
     def feature_engineering_standard(
         self, dataframe: DataFrame, metadata: dict, **kwargs: Any
     ) -> DataFrame:
-        hour = dataframe["date"].dt.hour
+        # In live retraining FreqAI appends the data provider's candles (tz datetime.timezone.utc)
+        # to history read back from feather (tz zoneinfo UTC); pandas 3 concatenates those into
+        # an object column, so parse rather than trust the dtype (tests/strategy, replay test).
+        date = pd.to_datetime(dataframe["date"], utc=True)
+        hour = date.dt.hour
         dataframe["%-hour_sin"] = np.sin(2 * np.pi * hour / 24)
         dataframe["%-hour_cos"] = np.cos(2 * np.pi * hour / 24)
-        dataframe["%-day_of_week"] = dataframe["date"].dt.day_of_week / 6
+        dataframe["%-day_of_week"] = date.dt.day_of_week / 6
         return dataframe
 
     def set_freqai_targets(self, dataframe: DataFrame, metadata: dict, **kwargs: Any) -> DataFrame:
@@ -222,44 +239,62 @@ class TripleBarrierML(IStrategy):
             dtype="str",
         )
         # Unlabelled rows (the last H candles, warm-up) stay NaN: FreqAI drops them in training.
-        return dataframe.assign(**{LABEL: target.where(outcome.notna())})
+        label = target.where(outcome.notna()).rename(LABEL)
+        # FreqAI hands over its merged feature frame (about 130 blocks with 3 timeframes x 3
+        # pairs): inserting a column there makes pandas warn "highly fragmented" (> 100 blocks);
+        # a concat adds it without the insert.
+        return pd.concat([dataframe.drop(columns=[LABEL], errors="ignore"), label], axis=1)
 
     # --- indicators, entries -------------------------------------------------------------
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = self.freqai.start(dataframe, metadata, self)
-        dataframe["tribar_atr"] = ta.ATR(dataframe, timeperiod=int(self.atr_period.value))
-        dataframe["tribar_atr_baseline"] = rolling_baseline_atr(
-            dataframe["tribar_atr"], self.risk.limits.sizing.atr_baseline_window
+        atr = pd.Series(
+            ta.ATR(dataframe, timeperiod=int(self.atr_period.value)), index=dataframe.index
         )
+        # No model yet (first candles of a live start): predictions are absent, never guessed.
+        probability = (
+            dataframe[self.probability_column]
+            if self.probability_column in dataframe
+            else pd.Series(np.nan, index=dataframe.index)
+        )
+        added = {
+            "tribar_atr": atr,
+            "tribar_atr_baseline": rolling_baseline_atr(
+                atr, self.risk.limits.sizing.atr_baseline_window
+            ),
+            KEY_P: probability,
+            "tribar_edge": expected_barrier_return(
+                probability, dataframe["close"], atr, self.barrier_spec
+            ),
+            "tribar_regime_ok": self._regime_ok(dataframe),
+        }
         if TAKE_PROFIT not in dataframe:
-            # No model yet (first candles of a live start): predictions are absent, never guessed.
-            dataframe[TAKE_PROFIT] = np.nan
-        dataframe["tribar_edge"] = expected_barrier_return(
-            dataframe[TAKE_PROFIT], dataframe["close"], dataframe["tribar_atr"], self.barrier_spec
-        )
-        dataframe = self._merge_regime(dataframe)
-        return dataframe
+            added[TAKE_PROFIT] = pd.Series(np.nan, index=dataframe.index)
+        # FreqAI returns one block per column (about 40). One concat instead of an insert per
+        # column, then one consolidating copy, keeps the frame far below pandas' fragmentation
+        # warning (100 blocks) when Freqtrade adds its signal columns.
+        columns = pd.DataFrame(added, index=dataframe.index)
+        kept = dataframe.drop(columns=list(columns.columns), errors="ignore")
+        return pd.concat([kept, columns], axis=1).copy()
 
-    def _merge_regime(self, dataframe: DataFrame) -> DataFrame:
+    def _regime_ok(self, dataframe: DataFrame) -> pd.Series:
+        """BTC closed above its daily EMA (on the last closed daily candle)."""
         daily = self.dp.get_pair_dataframe(pair=self.regime_pair, timeframe="1d")
         if daily is None or daily.empty:
-            dataframe["tribar_regime_ok"] = False
-            return dataframe
+            return pd.Series(False, index=dataframe.index)
         daily = daily[["date", "close"]].copy()
         daily["ema"] = ta.EMA(daily, timeperiod=int(self.regime_ema_days.value))
         daily["regime_ok"] = daily["close"] > daily["ema"]
         merged = merge_informative_pair(
-            dataframe, daily[["date", "regime_ok"]], self.timeframe, "1d", ffill=True
+            dataframe[["date"]], daily[["date", "regime_ok"]], self.timeframe, "1d", ffill=True
         )
-        dataframe["tribar_regime_ok"] = (
-            merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
-        )
-        return dataframe
+        regime = merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
+        return pd.Series(regime.to_numpy(), index=dataframe.index)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         conditions = (
             (dataframe.get("do_predict", 0) == 1)
-            & (dataframe[TAKE_PROFIT] >= float(self.entry_threshold.value))
+            & (dataframe[KEY_P] >= float(self.entry_threshold.value))
             & (dataframe["tribar_edge"] > float(self.min_edge.value))
             & (dataframe["volume"] > 0)
         )
@@ -289,7 +324,7 @@ class TripleBarrierML(IStrategy):
                 "%s: no signal candle for trade %s; barriers not set", trade.pair, trade.id
             )
             return None
-        p = candle.get(TAKE_PROFIT)
+        p = candle.get(KEY_P)
         p_value = float(p) if p is not None and np.isfinite(p) else None
         levels = levels_at_entry(
             trade.open_rate, float(candle["tribar_atr"]), p_value, self.barrier_spec
@@ -346,9 +381,25 @@ class TripleBarrierML(IStrategy):
         return None
 
     # --- risk adapters -------------------------------------------------------------------
+    # Hyperopt with one job runs every epoch's backtest on this same object (parallel workers get
+    # pickled copies). Each backtest starts with a fresh wallet, so the risk layer must start
+    # fresh too: no equity peak or halt carried over from the previous epoch. Backtests only: in
+    # dry-run/live a halt is lifted by a person, never by the clock.
+    _last_backtest_time: datetime | None = None
+
+    def _fresh_risk_for_each_backtest(self, current_time: datetime) -> None:
+        if self.config.get("runmode") not in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            return
+        if self._last_backtest_time is not None and current_time <= self._last_backtest_time:
+            self._risk = None  # the clock went back: a new backtest; rebuilt on first use
+        self._last_backtest_time = current_time
+
     def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
+        if self._heartbeats is not None:
+            self._heartbeats.beat(current_time)
         if self.wallets is None:
             return
+        self._fresh_risk_for_each_backtest(current_time)
         self.risk.update_equity(self._account_equity(), current_time)
         # Freqtrade filters close_date strictly after the bound; a trade closed at 00:00:00
         # belongs to the new day.
@@ -403,7 +454,7 @@ class TripleBarrierML(IStrategy):
         closed = Trade.get_trades_proxy(is_open=False)
         b = self.risk.payoff_ratio(geometric_b, [t.close_profit for t in closed])
         decision = self.risk.stake_for_entry(
-            pair, candle.get(TAKE_PROFIT), b, candle["tribar_atr"], candle["tribar_atr_baseline"],
+            pair, candle.get(KEY_P), b, candle["tribar_atr"], candle["tribar_atr_baseline"],
             equity, open_exposure, min_stake, max_stake, leverage=leverage,
         )  # fmt: skip
         if decision.skip:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tribar.testing.fake_telegram import FakeTelegramServer
 from tribar.testing.postgres import PostgresServer
+from tribar.ui import InstallResult, install_frequi
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,3 +47,18 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegramServer]:
+    """A fake Telegram Bot API server on 127.0.0.1 (tribar.testing.fake_telegram). Point a bot at
+    it with ``fake_telegram.freqtrade_env()`` (subprocess) or ``.freqtrade_config()``."""
+    with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def frequi_installed() -> InstallResult:
+    """FreqUI in the installed Freqtrade's UI folder, from the bundled build (``tribar ui
+    install``; idempotent, offline), so a fresh clone's bots serve it."""
+    return install_frequi()

@@ -64,10 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tribar.analysis import ledger_cli, report_cli
     from tribar.evaluate import cli as evaluate_cli
+    from tribar.paper import cli as paper_cli
+    from tribar.paper import panic
 
     ledger_cli.register(sub)
     report_cli.register(sub)
     evaluate_cli.register(sub)
+    paper_cli.register(sub)
+    panic.register(sub)
+
+    from tribar import ui
+
+    ui.register(sub)
     return parser
 
 

@@ -12,15 +12,27 @@ makes, so a Freqtrade upgrade that breaks them fails loudly instead of silently 
 2. Exit code on configuration errors. Freqtrade's ``main()`` logs a ``ConfigurationError`` and
 exits 0, so scripts and CI cannot see the failure. ``install_config_error_exit_code`` re-raises it
 as an ``OperationalException``, which ``main()`` reports with exit code 2.
+
+4. Telegram Bot API server. Freqtrade builds its Telegram application in
+``Telegram._init_telegram_app`` with python-telegram-bot's defaults, i.e. api.telegram.org.
+``install_telegram_api_url`` lets ``tribar.telegram_api_url`` (or ``TRIBAR_TELEGRAM_API_URL``)
+point it at another Bot API server: a self-hosted one, or the test suite's fake on 127.0.0.1.
+Without the setting the original method runs unchanged.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import inspect
 import logging
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -192,3 +204,152 @@ def keep_freqai_features() -> Iterator[None]:
         yield
     finally:
         FreqaiDataKitchen.remove_features_from_df = original
+
+
+TELEGRAM_API_URL_ENV = "TRIBAR_TELEGRAM_API_URL"
+_TELEGRAM_MODULE = "freqtrade.rpc.telegram"
+# The one line Freqtrade's _init_telegram_app may consist of for the replacement to be faithful:
+# any further builder option Freqtrade adds would be lost, so a change must fail loudly.
+_TELEGRAM_APP_BUILD = (
+    'return Application.builder().token(self._config["telegram"]["token"]).build()'
+)
+
+
+def telegram_api_url(
+    config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The Bot API server root (``scheme://host[:port][/path]``) from ``TRIBAR_TELEGRAM_API_URL``,
+    else from ``tribar.telegram_api_url``; None for Telegram's own servers."""
+    from freqtrade.exceptions import ConfigurationError
+
+    environ = os.environ if environ is None else environ
+    value: Any = environ.get(TELEGRAM_API_URL_ENV) or (config.get("tribar") or {}).get(
+        "telegram_api_url"
+    )
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"tribar.telegram_api_url / {TELEGRAM_API_URL_ENV} must be an http(s) URL of a "
+            f"Telegram Bot API server, e.g. http://127.0.0.1:8081; got {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"tribar.telegram_api_url must not have a query: {value!r}")
+    return value.rstrip("/")
+
+
+def telegram_base_urls(api_url: str) -> tuple[str, str]:
+    """python-telegram-bot's ``base_url`` and ``base_file_url`` for a Bot API server root (the
+    token is appended to both, as on api.telegram.org: ``/bot<token>/getMe``)."""
+    return f"{api_url}/bot", f"{api_url}/file/bot"
+
+
+def _check_telegram_compatible(telegram_module: ModuleType) -> None:
+    from telegram.ext import ApplicationBuilder
+
+    telegram_cls = telegram_module.Telegram
+    original = getattr(telegram_cls, "_tribar_original_init_telegram_app", None) or (
+        telegram_cls._init_telegram_app
+    )
+    body = [
+        line.strip()
+        for line in inspect.getsource(original).splitlines()[1:]
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    if body != [_TELEGRAM_APP_BUILD]:
+        raise FreqtradeIncompatibleError(
+            "freqtrade.rpc.telegram.Telegram._init_telegram_app changed; tribar's Bot API "
+            f"server patch expects exactly: {_TELEGRAM_APP_BUILD}"
+        )
+    if "self._app = self._init_telegram_app()" not in inspect.getsource(telegram_cls._init):
+        raise FreqtradeIncompatibleError(
+            "Telegram._init no longer builds its application through _init_telegram_app(); "
+            "tribar.telegram_api_url would not take effect"
+        )
+    missing = [m for m in ("base_url", "base_file_url") if not hasattr(ApplicationBuilder, m)]
+    if missing:
+        raise FreqtradeIncompatibleError(
+            f"python-telegram-bot's ApplicationBuilder has no {', '.join(missing)}"
+        )
+
+
+def _patch_telegram_module(telegram_module: ModuleType) -> None:
+    telegram_cls: Any = telegram_module.Telegram
+    if hasattr(telegram_cls, "_tribar_original_init_telegram_app"):
+        return
+    check_freqtrade_compatible()
+    _check_telegram_compatible(telegram_module)
+    original = telegram_cls._init_telegram_app
+
+    def _init_telegram_app(self: Any) -> Any:
+        api_url = telegram_api_url(self._config)
+        if api_url is None:
+            return original(self)
+        base_url, base_file_url = telegram_base_urls(api_url)
+        logger.info("Telegram: using the Bot API server at %s", api_url)
+        return (
+            telegram_module.Application.builder()
+            .token(self._config["telegram"]["token"])
+            .base_url(base_url)
+            .base_file_url(base_file_url)
+            .build()
+        )
+
+    telegram_cls._tribar_original_init_telegram_app = original
+    telegram_cls._init_telegram_app = _init_telegram_app
+
+
+class _PatchTelegramOnImport(importlib.abc.MetaPathFinder):
+    """Applies the Telegram patch right after ``freqtrade.rpc.telegram`` is imported. Importing
+    it eagerly would cost every ``tribar ft`` command seconds (it pulls in all of freqtrade.rpc)
+    although only ``trade`` ever starts Telegram."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != _TELEGRAM_MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader = spec.loader
+
+        class PatchingLoader(importlib.abc.Loader):
+            def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: ModuleType) -> None:
+                loader.exec_module(module)
+                _patch_telegram_module(module)
+
+        spec.loader = PatchingLoader()
+        return spec
+
+
+def install_telegram_api_url(*, lazy: bool = False) -> None:
+    """Make Freqtrade's Telegram use ``tribar.telegram_api_url`` / ``TRIBAR_TELEGRAM_API_URL``
+    when set (idempotent). ``lazy``: if Freqtrade's Telegram module is not imported yet, patch
+    it when it is, instead of importing it now."""
+    module = sys.modules.get(_TELEGRAM_MODULE)
+    if module is not None:
+        _patch_telegram_module(module)
+    elif lazy:
+        if not any(isinstance(f, _PatchTelegramOnImport) for f in sys.meta_path):
+            sys.meta_path.insert(0, _PatchTelegramOnImport())
+    else:
+        import freqtrade.rpc.telegram as telegram_module
+
+        _patch_telegram_module(telegram_module)
+
+
+def uninstall_telegram_api_url() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PatchTelegramOnImport)]
+    module = sys.modules.get(_TELEGRAM_MODULE)
+    if module is None:
+        return
+    telegram_cls: Any = module.Telegram
+    original = getattr(telegram_cls, "_tribar_original_init_telegram_app", None)
+    if original is not None:
+        telegram_cls._init_telegram_app = original
+        del telegram_cls._tribar_original_init_telegram_app

@@ -103,9 +103,11 @@ def run_freqtrade(argv: Sequence[str]) -> int:
 
     from freqtrade.main import main as freqtrade_main
 
-    from tribar.freqtrade_patches import install_config_error_exit_code
+    from tribar.freqtrade_patches import install_config_error_exit_code, install_telegram_api_url
 
     install_config_error_exit_code()
+    # Every command: acts only where Telegram starts and tribar.telegram_api_url is set.
+    install_telegram_api_url(lazy=True)
     try:
         freqtrade_main(args)
     except SystemExit as exc:

@@ -3,8 +3,8 @@
 A snapshot is the mapping ``symbol -> market`` exactly as ccxt returns it. Two file layouts are
 read:
 
-* bare: the mapping itself (the layout of ``../shared/data/markets/binance-spot.json``); the
-  exchange is taken from the file name's first ``-``-separated word (``binance-spot.json``);
+* bare: the mapping itself (the layout of the bundled ``user_data/markets/binance-spot.json``);
+  the exchange is taken from the file name's first ``-``-separated word (``binance-spot.json``);
 * wrapped: ``{"tribar_markets_snapshot": 1, "exchange": ..., "created": ..., "markets": {...}}``,
   which ``tribar markets snapshot`` writes so the exchange travels with the data.
 """

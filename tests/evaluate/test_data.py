@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tribar.evaluate.data import aggregate_candles, pair_file, prepare_datadir
-from tribar.evaluate.setup import SHARED_DATA
+from tribar.evaluate.setup import BASE_CONFIG, BUNDLED_DATA, STANDARD
 
 
 def hourly(n: int, start: str = "2025-01-01") -> pd.DataFrame:
@@ -26,6 +27,29 @@ def hourly(n: int, start: str = "2025-01-01") -> pd.DataFrame:
             "volume": rng.uniform(1, 10, n),
         }
     )
+
+
+def test_bundle_holds_the_standard_setup() -> None:
+    """The standard evaluation reads only files that ship with the repository (docs/data.md):
+    its 14 pairs at 1h/4h/1d as Binance published them (no NEAR 4h), through the end of the test
+    range, with training history before it: config.json's training window for the 1h candles
+    (labels and the traded timeframe), at least the baseline schedule's for every file."""
+    expected = {
+        pair_file(pair, timeframe)
+        for pair in STANDARD.pairs
+        for timeframe in ("1h", "4h", "1d")
+        if (pair, timeframe) != ("NEAR/USDT", "4h")
+    }
+    assert {f.name for f in BUNDLED_DATA.glob("*.feather")} == expected
+    start = pd.Timestamp(STANDARD.start)
+    config_days = json.loads(BASE_CONFIG.read_text())["freqai"]["train_period_days"]
+    baseline_days = STANDARD.baseline_schedule.train_days
+    for name in sorted(expected):
+        dates = pd.read_feather(BUNDLED_DATA / name, columns=["date"])["date"]
+        days = config_days if name.endswith("-1h.feather") else baseline_days
+        assert dates.min() <= start - pd.Timedelta(days=days), name
+        assert dates.max() >= pd.Timestamp(STANDARD.end) - pd.Timedelta(days=1), name
+        assert dates.is_monotonic_increasing and dates.is_unique, name
 
 
 def test_aggregate_candles_by_hand() -> None:
@@ -49,8 +73,8 @@ def test_aggregate_candles_by_hand() -> None:
      ("NEAR/USDT", "1d")],
 )  # fmt: skip
 def test_derived_candles_equal_binance_candles(pair: str, timeframe: str) -> None:
-    reference_file = SHARED_DATA / pair_file(pair, timeframe)
-    derived = aggregate_candles(pd.read_feather(SHARED_DATA / pair_file(pair, "1h")), timeframe)
+    reference_file = BUNDLED_DATA / pair_file(pair, timeframe)
+    derived = aggregate_candles(pd.read_feather(BUNDLED_DATA / pair_file(pair, "1h")), timeframe)
     reference = pd.read_feather(reference_file)
     joined = reference.merge(derived, on="date", suffixes=("", "_derived"))
     assert len(joined) == len(reference)  # every Binance candle has its derived twin

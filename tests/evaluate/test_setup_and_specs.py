@@ -28,7 +28,9 @@ from tribar.evaluate.variants import VARIANTS, Variant, by_name
 
 def test_standard_setup_is_the_issue_setup() -> None:
     assert len(STANDARD.pairs) == 14 and len(set(STANDARD.pairs)) == 14
-    assert STANDARD.datadir == REPO_ROOT.parent / "shared" / "data" / "binance"
+    # The bundled candles, inside the repository (docs/data.md).
+    assert STANDARD.datadir == REPO_ROOT / "user_data" / "data" / "binance"
+    assert STANDARD.datadir.is_relative_to(REPO_ROOT)
     assert (STANDARD.timerange, STANDARD.timeframe) == ("20250101-20251001", "1h")
     assert (STANDARD.fee, STANDARD.wallet, STANDARD.max_open_trades) == (0.001, 1000.0, 5)
     assert (STANDARD.baseline_schedule.train_days, STANDARD.baseline_schedule.retrain_days) == (

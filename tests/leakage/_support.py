@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
+from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT, TAKE_PROFIT_GATE_OFF
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "user_data" / "data" / "binance"
@@ -19,16 +19,17 @@ PLANTED_LEAK_STRATEGY = "TripleBarrierMLPlantedLeak"
 # The feature that strategy reads from two candles ahead.
 PLANTED_FEATURE = "%-planted_future_return"
 PAIR = "BTC/USDT"
-# Two weeks inside the bundled data (2024-12-01 .. 2025-09-30), after FreqAI's 90 training days.
+# Two weeks inside the bundled data (docs/data.md: 1h from 2024-09-14), after FreqAI's 90 training
+# days.
 TIMERANGE = "20250701-20250715"
 
 LABEL = "&-tb"
 # What FreqAI writes into the strategy's frame: the predicted class under the label's name, the
-# class probabilities and do_predict. fill_predictions sets all of them to 0 outside the
-# prediction window.
-FREQAI_OUTPUTS = frozenset({LABEL, TAKE_PROFIT, NO_TAKE_PROFIT, "do_predict"})
+# class probabilities (and, in backtests, the gate-off probability) and do_predict.
+# fill_predictions sets all of them to 0 outside the prediction window.
+FREQAI_OUTPUTS = frozenset({LABEL, TAKE_PROFIT, NO_TAKE_PROFIT, TAKE_PROFIT_GATE_OFF, "do_predict"})
 # Columns TripleBarrierML computes from FreqAI's outputs (populate_indicators / entry trend).
-DERIVED_FROM_PREDICTIONS = frozenset({"tribar_edge", "enter_long", "enter_tag"})
+DERIVED_FROM_PREDICTIONS = frozenset({"tribar_p_tp", "tribar_edge", "enter_long", "enter_tag"})
 ALLOWED_AT_CUT_END = FREQAI_OUTPUTS | DERIVED_FROM_PREDICTIONS
 
 

@@ -227,6 +227,8 @@ def test_planted_two_candle_lookahead_is_caught(reports: dict[str, LeakageReport
     prediction_columns = {
         "tp",
         "no_tp",
+        "tp_gate_off",
+        "tribar_p_tp",
         "do_predict",
         "tribar_edge",
         "&-tb",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tribar.testing.fake_telegram import FakeTelegramServer
 from tribar.testing.replay_bot import ReplayBot
 
 REPLAY_RANGE = "20250601..20250615"
@@ -16,15 +17,32 @@ REPLAY_ARGS = (
     "--strategy", "TripleBarrierMLFixedStake", "--strategy-path", "tests/fixtures/strategies",
     "--step", "900",
 )  # fmt: skip
-REPLAY_CONFIGS = ("config.json", "config.api.json", "tests/paper/replay-trading.json")
+REPLAY_CONFIGS = (
+    "config.json", "config.api.json", "tests/paper/replay-trading.json",
+    "tests/paper/replay-daily-loss.json",
+)  # fmt: skip
 # Measured 4.5 min on 2 cores; the bound only keeps a hung replay from hanging CI.
 REPLAY_TIMEOUT_SECONDS = 1200
 
 
 @pytest.fixture(scope="session")
-def replayed_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayBot]:
+def replay_telegram() -> Iterator[FakeTelegramServer]:
+    """The replayed bot's Telegram: Freqtrade's own integration on a local fake Bot API."""
+    with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def replayed_bot(
+    tmp_path_factory: pytest.TempPathFactory,
+    replay_telegram: FakeTelegramServer,
+    frequi_installed: object,
+) -> Iterator[ReplayBot]:
     run_dir = Path(tmp_path_factory.mktemp("replay")) / "run"
-    bot = ReplayBot(REPLAY_RANGE, run_dir, configs=REPLAY_CONFIGS, extra_args=REPLAY_ARGS)
+    bot = ReplayBot(
+        REPLAY_RANGE, run_dir, configs=REPLAY_CONFIGS, extra_args=REPLAY_ARGS,
+        env=replay_telegram.freqtrade_env(),
+    )  # fmt: skip
     bot.start()
     try:
         bot.wait_until_finished(REPLAY_TIMEOUT_SECONDS)

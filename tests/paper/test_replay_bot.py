@@ -3,13 +3,16 @@ ledger mirror, and the REST API of the running bot."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from tribar.testing.fake_telegram import FakeTelegramServer
 from tribar.testing.replay_bot import ReplayBot
 
 pytestmark = pytest.mark.freqtrade
@@ -34,6 +37,20 @@ def test_replay_ran_the_whole_range_on_a_simulated_clock(replayed_bot: ReplayBot
     trainings = [line for line in log.splitlines() if "triple-barrier training on" in line]
     assert {line[:10] for line in trainings} >= {"2025-06-01", "2025-06-08"}
     assert "Traceback" not in log
+
+
+def test_daily_loss_breaker_trips_and_clears_through_the_bots_message_queue(
+    replayed_bot: ReplayBot,
+) -> None:
+    """replay-daily-loss.json sets a limit the replay's losing days reach."""
+    log = (replayed_bot.run_dir / "freqtrade.log").read_text()
+    sent = [line for line in log.splitlines() if "Sending rpc message" in line]
+    tripped = [line for line in sent if "Risk circuit breaker HALTED" in line]
+    cleared = [line for line in sent if "Risk circuit breaker ACTIVE again" in line]
+    assert tripped and cleared
+    # Cleared at a UTC midnight after it tripped.
+    assert min(c[:19] for c in cleared) > min(t[:19] for t in tripped)
+    assert all(c[11:13] == "00" for c in cleared)
 
 
 def test_trades_opened_and_closed_by_the_strategys_own_exits(replayed_bot: ReplayBot) -> None:
@@ -90,6 +107,105 @@ def test_rest_api_answers_status_trades_profit_and_locks(replayed_bot: ReplayBot
             ("2025-06-15 00:00:00",),
         ).fetchone()
     assert locks["lock_count"] == active
+
+
+def test_telegram_carries_tribars_messages_and_answers_the_command_map(
+    replayed_bot: ReplayBot, replay_telegram: FakeTelegramServer
+) -> None:
+    # Sent during the replay through dp.send_msg -> Freqtrade's Telegram -> the fake Bot API.
+    replay_telegram.wait_for_text("Risk circuit breaker HALTED", timeout=5)
+    replay_telegram.wait_for_text("Risk circuit breaker ACTIVE again", timeout=5)
+    closed = [t for t in _bot_trades(replayed_bot) if not t["is_open"]]
+
+    def reply(command: str) -> str:
+        return "\n".join(m.text for m in replay_telegram.command(command, timeout=60))
+
+    client = replayed_bot.client()
+    trades = _bot_trades(replayed_bot)
+    status = reply("/status").lower()
+    if client.status():
+        assert all(t["pair"] in reply("/status") for t in client.status())
+    else:
+        assert "no active trade" in status
+    assert f"Total Trade Count:* `{len(trades)}`" in reply("/profit")
+    assert f"{min(len(closed), 10)} recent trades" in reply("/trades")
+    locks = client.locks()["locks"]
+    locks_reply = reply("/locks")
+    if locks:
+        assert all(lock["pair"] in locks_reply for lock in locks)
+    else:
+        assert "No active locks." in locks_reply
+    assert "paused, no more entries" in reply("/stopentry")
+    assert client.show_config()["state"] == "paused"
+    replay_telegram.command("/reload_config", timeout=60,
+                            until=lambda m: "Reloading config" in m.text)  # fmt: skip
+    # After the reload the bot runs again (a fresh FreqtradeBot from the same configs).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if replayed_bot.client().show_config()["state"] == "running":
+                break
+        except Exception:
+            pass
+        time.sleep(1)
+    assert replayed_bot.client().show_config()["state"] == "running"
+    since = len(replay_telegram.messages)
+    replay_telegram.wait_until_polling(60)
+    replay_telegram.send_user_message("/forceexit all")
+    # /forceexit all answers with the exit notifications of the trades it closes (if any).
+    time.sleep(3)
+    assert all("Error" not in m.text for m in replay_telegram.messages[since:])
+
+
+def test_frequi_shows_the_replayed_bots_trades_and_profit(
+    replayed_bot: ReplayBot, tmp_path: Path
+) -> None:
+    from tribar.testing.frequi_browser import FrequiBrowser
+    from tribar.testing.replay_bot import API_PASSWORD, API_USER
+
+    out = Path(os.environ.get("TRIBAR_SCREENSHOT_DIR") or tmp_path)
+    with FrequiBrowser(replayed_bot.api_url, API_USER, API_PASSWORD, out) as browser:
+        shots = [browser.login(), *browser.open_trades(), *browser.open_profit()]
+        text = browser.text()
+        assert not browser.blocked_requests
+    assert all(p.is_file() and p.stat().st_size > 10_000 for p in shots)
+    assert "USDT" in text
+
+
+def test_acceptance_and_parity_reports_run_on_the_replay(replayed_bot: ReplayBot) -> None:
+    import json
+    import subprocess
+    import sys
+
+    run = replayed_bot.run_dir
+    report = subprocess.run(
+        [sys.executable, "-m", "tribar.cli", "paper", "report", "--run-dir", str(run),
+         "--html", str(run / "acceptance.html"), "--json", str(run / "acceptance.json")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout + report.stderr
+    figures = json.loads((run / "acceptance.json").read_text())
+    closed = [t for t in _bot_trades(replayed_bot) if not t["is_open"]]
+    assert figures["figures"]["closed_trades"] == len(closed)
+    assert figures["verdict"] in ("GO", "NO-GO", "TOO SHORT")
+    uptime = next(c for c in figures["criteria"] if c["name"] == "uptime")
+    assert uptime["value"] is not None and uptime["value"] > 0.99  # heartbeats every step
+    assert "Equity" in (run / "acceptance.html").read_text()
+
+    parity = subprocess.run(
+        [sys.executable, "-m", "tribar.cli", "paper", "parity", "--run-dir", str(run),
+         "--json", str(run / "parity.json")],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert parity.returncode == 0, parity.stdout[-3000:] + parity.stderr[-3000:]
+    doc = json.loads((run / "parity.json").read_text())
+    summary = doc["summary"]
+    assert summary["paper_trades"] == len(_bot_trades(replayed_bot))
+    assert summary["backtest_trades"] > 0
+    assert (
+        summary["matched"] + summary["deviating"] + summary["missed"] == summary["backtest_trades"]
+    )
+    assert all(m["cause"] for m in doc["matches"] if m["status"] != "matched")
 
 
 def test_panic_closes_every_open_trade_and_stops_entries(replayed_bot: ReplayBot) -> None:

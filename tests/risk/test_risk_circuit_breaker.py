@@ -195,3 +195,43 @@ def test_concurrent_trips_and_clears_stay_consistent() -> None:
     added = sum(e.change in (BreakerChange.TRIPPED, BreakerChange.HALT_ADDED) for e in events)
     removed = sum(e.change in (BreakerChange.CLEARED, BreakerChange.HALT_REMOVED) for e in events)
     assert added == removed > 0
+
+
+class _Recorder:
+    """A picklable listener (a module-level class, as a strategy's bound method is)."""
+
+    def __init__(self) -> None:
+        self.events: list[BreakerEvent] = []
+
+    def __call__(self, event: BreakerEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_pickled_copy_keeps_halts_and_listeners_with_its_own_lock() -> None:
+    # Freqtrade's hyperopt pickles the strategy, its RiskManager and this breaker for its
+    # worker processes; a threading lock cannot be pickled.
+    import pickle
+
+    breaker = CircuitBreaker()
+    recorder = _Recorder()
+    breaker.add_listener(recorder)
+    breaker.trip("drawdown 16%", T0, key="drawdown")
+
+    copy = pickle.loads(pickle.dumps(breaker))
+
+    assert copy.halts() == breaker.halts()
+    assert copy._lock is not breaker._lock
+    assert copy.trip("daily loss", T0 + HOUR, T0 + 2 * HOUR, key="daily") is False
+    assert copy.state is BreakerState.HALTED
+    (copied_recorder,) = copy._listeners
+    assert [e.change for e in copied_recorder.events] == [
+        BreakerChange.TRIPPED, BreakerChange.HALT_ADDED,
+    ]  # fmt: skip
+    # The original is untouched by what happens to the copy.
+    assert [h.key for h in breaker.halts()] == ["drawdown"]
+    assert [e.change for e in recorder.events] == [BreakerChange.TRIPPED]
+    # The copy's lock works across threads like the original's.
+    worker = threading.Thread(target=copy.clear, args=(T0 + 3 * HOUR,))
+    worker.start()
+    worker.join(timeout=5)
+    assert copy.state is BreakerState.ACTIVE

@@ -1,11 +1,12 @@
 """The data directory a run reads: the setup's candles, with missing higher timeframes derived.
 
-The shared data set lacks ``NEAR/USDT`` 4h. FreqAI then drops every NEAR training row (all 4h
-features NaN) and Freqtrade's fallback for the failed training crashes for classifiers, so the
-whole backtest dies. Binance's 4h and 1d candles are exact aggregates of its 1h candles (checked
-on every pair of the data set: identical OHLC, volume equal to float rounding; see
-``tests/evaluate/test_data.py``), so a missing file is derived from the 1h file. Everything
-present is used as is, through symlinks: the source stays read-only and nothing is copied.
+The bundled data set (docs/data.md) lacks ``NEAR/USDT`` 4h. FreqAI then drops every NEAR training
+row (all 4h features NaN) and Freqtrade's fallback for the failed training crashes for
+classifiers, so the whole backtest dies. Binance's 4h and 1d candles are exact aggregates of its
+1h candles (checked on every pair of the data set: identical OHLC, volume equal to float
+rounding; see ``tests/evaluate/test_data.py``), so a missing file is derived from the 1h file.
+Everything present is used as is, through symlinks: the source stays read-only and nothing is
+copied.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -69,11 +70,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str | Non
 
 
 def _rel(path: str | Path) -> str:
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(p)
+    """``path`` relative to the repository (``../…`` outside it): the report is committed, so it
+    names no machine's absolute paths."""
+    return os.path.relpath(Path(path).resolve(), REPO_ROOT)
 
 
 def _met(ok: bool) -> str:
@@ -372,8 +371,8 @@ def render(e: Evaluation, command: str) -> str:
         "\n".join(
             [
                 f"- Data: {len(setup.pairs)} pairs ({', '.join(setup.pairs)}), Binance spot "
-                f"candles from `{setup.datadir}`; files missing there and derived from the 1h "
-                f"candles (exact aggregates, see `tribar/evaluate/data.py`): {derived}.",
+                f"candles from `{_rel(setup.datadir)}`; files missing there and derived from "
+                f"the 1h candles (exact aggregates, see `tribar/evaluate/data.py`): {derived}.",
                 f"- Test range {setup.start:%Y-%m-%d} → {setup.end:%Y-%m-%d} (end exclusive), "
                 f"timeframe {setup.timeframe}, fee {100 * setup.fee:.1f} % per side, wallet "
                 f"{setup.wallet:.0f} USDT, at most {setup.max_open_trades} open trades, stake and "

@@ -21,8 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CONFIG = REPO_ROOT / "config.json"
 USER_DATA = REPO_ROOT / "user_data"
 MODELS_DIR = USER_DATA / "models"
-# The standard data: ``../shared/data/binance`` from the repository root (read-only).
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "binance"
+# The candles the repository ships (docs/data.md): the standard setup's 14 pairs, 1h/4h/1d.
 BUNDLED_DATA = USER_DATA / "data" / "binance"
 FREQTRADE_TEMPLATES = Path(freqtrade.__file__).resolve().parent / "templates"
 
@@ -73,7 +72,7 @@ class RunSetup:
         )  # fmt: skip
 
 
-STANDARD = RunSetup("standard", STANDARD_PAIRS, SHARED_DATA, "20250101-20251001")
+STANDARD = RunSetup("standard", STANDARD_PAIRS, BUNDLED_DATA, "20250101-20251001")
 # Small enough for an end-to-end test (< 3 min): 3 bundled pairs, 60 days = 2 windows of 30.
 QUICK = RunSetup(
     "quick",

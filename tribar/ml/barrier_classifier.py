@@ -18,6 +18,9 @@ from tribar.calibration import ProbabilityCalibrator, calibration_table, expecte
 
 TAKE_PROFIT = "tp"
 NO_TAKE_PROFIT = "no_tp"
+# Backtest prediction column: the same model's calibrated P(take-profit) with the edge gate off,
+# so one backtest can compare the gated strategy with trading every model's probabilities.
+TAKE_PROFIT_GATE_OFF = "tp_gate_off"
 
 
 @dataclass
@@ -55,14 +58,19 @@ class BarrierClassifier:
         tp_column = list(self.booster.classes_).index(1)
         return np.asarray(proba[:, tp_column], dtype=np.float64)
 
-    def predict_proba(self, features: pd.DataFrame | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    def calibrated_probability(
+        self, features: pd.DataFrame | npt.NDArray[Any]
+    ) -> npt.NDArray[np.float64]:
+        """The booster's calibrated P(take-profit), whatever the edge gate decided (NaN for an
+        untrained model)."""
         raw = self.raw_probability(features)
-        if self.booster is None:
-            p = raw
-        elif self.no_edge_rate is not None:
-            p = np.full(len(raw), self.no_edge_rate)
+        return raw if self.booster is None else self.calibrator.predict(raw)
+
+    def predict_proba(self, features: pd.DataFrame | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        if self.booster is not None and self.no_edge_rate is not None:
+            p = np.full(len(features), self.no_edge_rate)
         else:
-            p = self.calibrator.predict(raw)
+            p = self.calibrated_probability(features)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, features: pd.DataFrame | npt.NDArray[Any]) -> npt.NDArray[np.str_]:

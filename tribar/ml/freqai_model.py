@@ -11,12 +11,15 @@ With ``freqai.tribar.edge_gate_z`` set (config.json sets it), the booster must s
 calibration block (``tribar.ml.edge_gate``) before its probabilities are used; otherwise the model
 predicts the pair's long-run take-profit rate (``tribar.ml.label_history``) and the strategy,
 whose entries need a positive expected value at that probability, stays flat.
+In backtests every model also writes ``tp_gate_off``: its calibrated probability as if the gate
+were off (``TripleBarrierMLGateOff`` trades on it), so one run shows what the gate changed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from time import time
 from typing import Any, ClassVar
@@ -33,6 +36,7 @@ from tribar.calibration import ProbabilityCalibrator
 from tribar.ml.barrier_classifier import (
     NO_TAKE_PROFIT,
     TAKE_PROFIT,
+    TAKE_PROFIT_GATE_OFF,
     BarrierClassifier,
     classification_metrics,
 )
@@ -46,6 +50,24 @@ logger = logging.getLogger(__name__)
 
 class InsufficientTrainingDataError(ValueError):
     pass
+
+
+# Log-record attribute set on the one "training finished" record of every training.
+TRAINING_FINISHED = "tribar_training_finished"
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    pair: str
+    trained: bool  # False: the window could not be trained (NaN predictions, no entries)
+    edge_gate_passed: bool | None  # None: no gate configured, or not trained
+
+    def describe(self) -> str:
+        if not self.trained:
+            return "not trained"
+        if self.edge_gate_passed is None:
+            return "no edge gate"
+        return "edge gate passed" if self.edge_gate_passed else "edge gate not passed"
 
 
 def purge_labels_at_window_end(
@@ -155,6 +177,21 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
 
     def train(
         self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any
+    ) -> BarrierClassifier:
+        model = self._train_window(unfiltered_df, pair, dk)
+        gate = model.metrics.get("edge_gate")
+        finished = TrainingFinished(
+            pair=pair,
+            trained=model.booster is not None,
+            edge_gate_passed=None if gate is None else bool(gate["passed"]),
+        )
+        # One record per training, which progress displays (tribar demo) count.
+        logger.info("%s: training finished (%s)", pair, finished.describe(),
+                    extra={TRAINING_FINISHED: finished})  # fmt: skip
+        return model
+
+    def _train_window(
+        self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen
     ) -> BarrierClassifier:
         started = time()
         horizon = self.label_horizon
@@ -321,9 +358,15 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         if isinstance(self.model, BarrierClassifier) and self.model.booster is None:
             return self._no_predictions(len(unfiltered_df), dk)
         predictions, do_predict = super().predict(unfiltered_df, dk, **kwargs)
+        if not dk.live and isinstance(self.model, BarrierClassifier):
+            # Backtests only: live FreqAI keeps running statistics of every numeric prediction
+            # column and has none for this one. The features are the ones just transformed.
+            predictions[TAKE_PROFIT_GATE_OFF] = self.model.calibrated_probability(
+                dk.data_dictionary["prediction_features"]
+            )
         features = unfiltered_df.filter(dk.training_features_list, axis=1).reset_index(drop=True)
         predictions, do_predict = mask_rows_with_missing_features(
-            features, predictions, do_predict, [TAKE_PROFIT, NO_TAKE_PROFIT]
+            features, predictions, do_predict, [TAKE_PROFIT, NO_TAKE_PROFIT, TAKE_PROFIT_GATE_OFF]
         )
         dk.do_predict = do_predict
         return predictions, do_predict
@@ -336,7 +379,8 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         predictions = pd.DataFrame(
             {label: [NO_TAKE_PROFIT] * rows for label in dk.label_list}, dtype="str"
         )
-        for column in (NO_TAKE_PROFIT, TAKE_PROFIT):
+        columns = [NO_TAKE_PROFIT, TAKE_PROFIT] + ([] if dk.live else [TAKE_PROFIT_GATE_OFF])
+        for column in columns:
             predictions[column] = np.nan
         do_predict = np.zeros(rows, dtype=int)
         dk.do_predict = do_predict

@@ -73,10 +73,7 @@ def run_parity_backtest(run_dir: Path, replay: dict[str, Any], config: dict[str,
 
     parity_dir = run_dir / "parity"
     parity_dir.mkdir(exist_ok=True)
-    overrides: dict[str, Any] = {
-        "user_data_dir": str(parity_dir),
-        "datadir": replay["source_datadir"],
-    }
+    overrides: dict[str, Any] = {"user_data_dir": str(parity_dir)}
     freqai = config.get("freqai") or {}
     if freqai.get("enabled"):
         hours = float(freqai.get("live_retrain_hours") or 24)
@@ -89,7 +86,9 @@ def run_parity_backtest(run_dir: Path, replay: dict[str, Any], config: dict[str,
     args = ["backtesting"]
     for c in [*replay["configs"], str(run_dir / "replay-overrides.json"), str(path)]:
         args += ["-c", c]
-    args += ["--timerange", f"{start:%Y%m%d}-{end:%Y%m%d}", "--export", "trades",
+    # Freqtrade takes the data folder from the command line only (a config key is ignored).
+    args += ["--datadir", replay["source_datadir"],
+             "--timerange", f"{start:%Y%m%d}-{end:%Y%m%d}", "--export", "trades",
              "--backtest-directory", str(results), "--logfile", str(parity_dir / "backtest.log"),
              *replay.get("extra_args", [])]  # fmt: skip
     code = run_freqtrade(args)

@@ -173,7 +173,11 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
     """Run the bot through the replay range; return when it stopped."""
     from freqtrade.configuration.load_config import load_from_files
 
-    from tribar.freqtrade_patches import install_config_error_exit_code, install_offline_markets
+    from tribar.freqtrade_patches import (
+        install_config_error_exit_code,
+        install_offline_markets,
+        install_telegram_api_url,
+    )
     from tribar.ftcli import markets_file_from_config
     from tribar.markets import BUNDLED_SNAPSHOT, load_snapshot
     from tribar.paper.clock import ReplayClock
@@ -203,6 +207,7 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
 
     install_offline_markets(snapshot)
     install_config_error_exit_code()
+    install_telegram_api_url(lazy=True)
     clock = ReplayClock(options.start, options.end)
     session = ReplaySession(
         market=market, clock=clock, hold=options.hold, speed=options.speed,
