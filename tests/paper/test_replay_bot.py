@@ -44,7 +44,7 @@ def test_daily_loss_breaker_trips_and_clears_through_the_bots_message_queue(
 ) -> None:
     """replay-daily-loss.json sets a limit the replay's losing days reach."""
     log = (replayed_bot.run_dir / "freqtrade.log").read_text()
-    sent = [line for line in log.splitlines() if "Sending rpc message" in line]
+    sent = [line for line in log.splitlines() if "Sending rpc strategy_msg" in line]
     tripped = [line for line in sent if "Risk circuit breaker HALTED" in line]
     cleared = [line for line in sent if "Risk circuit breaker ACTIVE again" in line]
     assert tripped and cleared
@@ -104,7 +104,7 @@ def test_rest_api_answers_status_trades_profit_and_locks(replayed_bot: ReplayBot
         # Locks still in force on the bot's (stopped) clock at the end of the replay.
         (active,) = conn.execute(
             "SELECT COUNT(*) FROM pairlocks WHERE active = 1 AND lock_end_time > ?",
-            ("2025-06-15 00:00:00",),
+            ("2025-06-15 00:00:00.000000",),
         ).fetchone()
     assert locks["lock_count"] == active
 

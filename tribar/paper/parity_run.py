@@ -73,21 +73,23 @@ def run_parity_backtest(run_dir: Path, replay: dict[str, Any], config: dict[str,
 
     parity_dir = run_dir / "parity"
     parity_dir.mkdir(exist_ok=True)
-    overrides: dict[str, Any] = {"user_data_dir": str(parity_dir)}
-    freqai = config.get("freqai") or {}
+    # One merged config: the bot's own files and the replay's layer, without the REST API
+    # and Telegram (a backtest serves neither, and their secrets live only in the bot's env).
+    backtest_config = {k: v for k, v in config.items() if k not in ("api_server", "telegram")}
+    backtest_config["user_data_dir"] = str(parity_dir)
+    freqai = dict(config.get("freqai") or {})
     if freqai.get("enabled"):
         hours = float(freqai.get("live_retrain_hours") or 24)
-        overrides["freqai"] = {"backtest_period_days": hours / 24}
-    path = parity_dir / "parity-overrides.json"
-    path.write_text(json.dumps(overrides, indent=2))
+        backtest_config["freqai"] = {**freqai, "backtest_period_days": hours / 24}
+    path = parity_dir / "parity-config.json"
+    path.write_text(json.dumps(backtest_config, indent=2, default=str))
     start = datetime.fromisoformat(replay["start"])
     end = datetime.fromisoformat(replay["end"])
     results = parity_dir / "backtest_results"
-    args = ["backtesting"]
-    for c in [*replay["configs"], str(run_dir / "replay-overrides.json"), str(path)]:
-        args += ["-c", c]
-    # Freqtrade takes the data folder from the command line only (a config key is ignored).
-    args += ["--datadir", replay["source_datadir"],
+    args = ["backtesting", "-c", str(path)]
+    # Freqtrade takes the data folder from the command line only (a config key is ignored);
+    # protections always act in a live bot, in backtests only when asked for.
+    args += ["--datadir", replay["source_datadir"], "--enable-protections",
              "--timerange", f"{start:%Y%m%d}-{end:%Y%m%d}", "--export", "trades",
              "--backtest-directory", str(results), "--logfile", str(parity_dir / "backtest.log"),
              *replay.get("extra_args", [])]  # fmt: skip
