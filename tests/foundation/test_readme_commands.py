@@ -43,6 +43,11 @@ class Run:
 def _hyperopt_ran(output: str, repo: Path) -> None:
     assert "Could not pickle" not in output  # hyperopt's default parallel workers
     assert list((repo / "user_data" / "hyperopt_results").glob("*.fthypt")), "no epoch stored"
+    # The README says: delete the exported parameters to return to the defaults, which the later
+    # commands (lookahead-analysis: its 20 trades) are documented with. Two random epochs can
+    # export an entry threshold that leaves no trade at all. (With the gate closed no epoch
+    # trades, and nothing is exported.)
+    (repo / "strategies" / "TripleBarrierML.json").unlink(missing_ok=True)
 
 
 def _hyperopt_trained_without_the_gate(output: str, repo: Path) -> None:
