@@ -101,6 +101,12 @@ def run_freqtrade(argv: Sequence[str]) -> int:
         )
         return 2
 
+    return run_freqtrade_main(args)
+
+
+def run_freqtrade_main(args: Sequence[str]) -> int:
+    """Freqtrade's ``main`` with tribar's always-on patches; its exit code (non-zero on
+    configuration errors)."""
     from freqtrade.main import main as freqtrade_main
 
     from tribar.freqtrade_patches import install_config_error_exit_code, install_telegram_api_url
@@ -109,7 +115,7 @@ def run_freqtrade(argv: Sequence[str]) -> int:
     # Every command: acts only where Telegram starts and tribar.telegram_api_url is set.
     install_telegram_api_url(lazy=True)
     try:
-        freqtrade_main(args)
+        freqtrade_main(list(args))
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0

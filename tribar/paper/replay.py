@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -173,12 +172,8 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
     """Run the bot through the replay range; return when it stopped."""
     from freqtrade.configuration.load_config import load_from_files
 
-    from tribar.freqtrade_patches import (
-        install_config_error_exit_code,
-        install_offline_markets,
-        install_telegram_api_url,
-    )
-    from tribar.ftcli import markets_file_from_config
+    from tribar.freqtrade_patches import install_offline_markets
+    from tribar.ftcli import markets_file_from_config, run_freqtrade_main
     from tribar.markets import BUNDLED_SNAPSHOT, load_snapshot
     from tribar.paper.clock import ReplayClock
     from tribar.paper.market_data import CandleLoader, HistoricalMarket
@@ -206,20 +201,16 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
             "--logfile", str(log_file), *options.extra_args]  # fmt: skip
 
     install_offline_markets(snapshot)
-    install_config_error_exit_code()
-    install_telegram_api_url(lazy=True)
     clock = ReplayClock(options.start, options.end)
     session = ReplaySession(
         market=market, clock=clock, hold=options.hold, speed=options.speed,
         on_step=options.on_step, status_file=options.run_dir / STATUS_NAME,
     )  # fmt: skip
-    from freqtrade.main import main as freqtrade_main
-
     started = time.monotonic()
     install_replay(session)
     try:
         with clock:
-            code = _run_main(freqtrade_main, argv)
+            code = run_freqtrade_main(argv)
     finally:
         uninstall_replay()
     wall = time.monotonic() - started
@@ -230,17 +221,6 @@ def run_replay(options: ReplayOptions) -> ReplayResult:
         code, options.run_dir, replay_db_url(options.run_dir), log_file, simulated, wall,
         session.steps,
     )  # fmt: skip
-
-
-def _run_main(freqtrade_main: Callable[[list[str]], None], argv: list[str]) -> int:
-    try:
-        freqtrade_main(argv)
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        print(exc.code, file=sys.stderr)
-        return 1
-    return 0
 
 
 def _ms(moment: datetime) -> int:
