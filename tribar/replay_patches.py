@@ -121,20 +121,20 @@ class ReplaySession:
         return freqai
 
     def pairs_due_for_training(self) -> list[str]:
-        """Pairs whose model a live bot would be (re)training now and that have not had a
-        training attempt since the clock last moved."""
+        """The pair FreqAI's training thread would train now (the head of its queue: it trains
+        one pair at a time, in queue order, and rotates the queue after each attempt), if it
+        has not been attempted since the clock last moved."""
         freqai = self._live_freqai()
-        if freqai is None:
+        if freqai is None or not freqai.train_queue:
             return []
+        pair = freqai.train_queue[0]
         now = self.clock.now_ts()
         retrain_hours = float(freqai.freqai_info.get("live_retrain_hours", 0))
-        due = []
-        for pair in list(freqai.train_queue):
-            trained = int((freqai.dd.pair_dict.get(pair) or {}).get("trained_timestamp", 0))
-            stale = trained == 0 or (now - trained) / 3600 > retrain_hours
-            if stale and self.training_attempts.get(pair, -1.0) < self._advanced_at:
-                due.append(pair)
-        return due
+        trained = int((freqai.dd.pair_dict.get(pair) or {}).get("trained_timestamp", 0))
+        stale = trained == 0 or (now - trained) / 3600 > retrain_hours
+        if stale and self.training_attempts.get(pair, -1.0) < self._advanced_at:
+            return [pair]
+        return []
 
     def wait_for_training(self) -> None:
         deadline = time.monotonic() + TRAINING_WAIT_SECONDS
