@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from tribar.analysis import analytics as an
 from tribar.analysis.analytics.sqlfuncs import expression_statistics_ddl
 from tribar.analysis.analytics.synthetic import make_trades
-from tribar.analysis.schema import TRADE_COLUMNS, metadata, trades
+from tribar.analysis.ledger.schema import TRADE_COLUMNS, metadata, trades
 from tribar.testing.postgres import PostgresServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

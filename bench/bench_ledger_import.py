@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from bench_ledger_common import write_section
 from sqlalchemy.orm import Session, registry
 
-from tribar.analysis.importers import import_backtest
-from tribar.analysis.ledger_bulk import write_rows
-from tribar.analysis.ledger_db import create_ledger_engine, upsert_rows
-from tribar.analysis.ledger_migrate import downgrade, upgrade
-from tribar.analysis.schema import trades
-from tribar.analysis.trade_rows import RowContext, TradeFacts, build_row, facts_from_backtest
+from tribar.analysis.ledger.bulk import write_rows
+from tribar.analysis.ledger.db import create_ledger_engine, upsert_rows
+from tribar.analysis.ledger.importers import import_backtest
+from tribar.analysis.ledger.migrate import downgrade, upgrade
+from tribar.analysis.ledger.schema import trades
+from tribar.analysis.ledger.trade_rows import RowContext, TradeFacts, build_row, facts_from_backtest
 from tribar.testing.postgres import PostgresServer
 
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "BNB/USDT", "DOGE/USDT")

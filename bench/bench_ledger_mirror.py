@@ -24,11 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from bench_ledger_common import write_section
 
-from tribar.analysis.ledger_db import create_ledger_engine, upsert_rows
-from tribar.analysis.ledger_migrate import downgrade, upgrade
-from tribar.analysis.mirror import TradeMirror
-from tribar.analysis.outbox import Synchronous
-from tribar.analysis.trade_rows import RowContext, build_row, facts_from_trade
+from tribar.analysis.ledger.db import create_ledger_engine, upsert_rows
+from tribar.analysis.ledger.migrate import downgrade, upgrade
+from tribar.analysis.ledger.mirror import TradeMirror
+from tribar.analysis.ledger.outbox import Synchronous
+from tribar.analysis.ledger.trade_rows import RowContext, build_row, facts_from_trade
 from tribar.testing.postgres import PostgresServer
 
 CTX = RowContext(source="dry_run", dry_run=True, bot_name="bench", config_hash="0" * 64)

@@ -42,8 +42,8 @@ from freqtrade.strategy import (
 )
 from pandas import DataFrame
 
-from tribar.analysis.ledger_url import LedgerConfigError
-from tribar.analysis.mirror import TradeMirror
+from tribar.analysis.ledger.mirror import TradeMirror
+from tribar.analysis.ledger.url import LedgerConfigError
 from tribar.barrier_trade import (
     BarrierLevels,
     expected_barrier_return,

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snap.set_defaults(func=_cmd_markets_snapshot)
 
-    from tribar.analysis import ledger_cli, report_cli
+    from tribar.analysis.ledger import cli as ledger_cli
+    from tribar.analysis.report import cli as report_cli
     from tribar.evaluate import cli as evaluate_cli
     from tribar.paper import cli as paper_cli
     from tribar.paper import panic

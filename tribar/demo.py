@@ -27,8 +27,8 @@ import psutil
 from freqtrade.configuration.load_config import load_from_files
 from freqtrade.data.btanalysis import get_latest_backtest_filename
 
-from tribar.analysis.ledger_url import tribar_setting
-from tribar.analysis.trade_rows import exit_reason_overrides
+from tribar.analysis.ledger.trade_rows import exit_reason_overrides
+from tribar.analysis.ledger.url import tribar_setting
 from tribar.demo_figures import ArmFigures, buy_and_hold_figures, strategy_figures
 from tribar.demo_freqtrade import file_log_config, run_freqtrade_logged, terminal_console
 from tribar.demo_progress import counting_trainings, demo_progress, walk_forward_windows

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tribar.analysis import performance as perf
+from tribar.analysis.analytics import performance as perf
 from tribar.evaluate.baselines import buy_and_hold
 from tribar.evaluate.metrics import load_result
 from tribar.evaluate.setup import RunSetup

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tribar.analysis import ledger_migrate
 from tribar.analysis.analytics import TradeFilter
-from tribar.analysis.importers import import_backtest
-from tribar.analysis.ledger_db import create_ledger_engine
-from tribar.analysis.report import build_report
-from tribar.analysis.report_html import write_html
+from tribar.analysis.ledger import migrate as ledger_migrate
+from tribar.analysis.ledger.db import create_ledger_engine
+from tribar.analysis.ledger.importers import import_backtest
+from tribar.analysis.report.build import build_report
+from tribar.analysis.report.html import write_html
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from tribar.analysis.analytics.results import (
 )
 from tribar.analysis.analytics.sqlfuncs import confidence_bucket, utc_hour, utc_weekday
 from tribar.analysis.analytics.transport import snapshot
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 _T = trades.c
 HOURS = range(24)

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from tribar.analysis.analytics.drawdown import running_peak
 from tribar.analysis.analytics.filters import TradeFilter, or_all
 from tribar.analysis.analytics.transport import fetch_columns, snapshot
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 _T = trades.c
 

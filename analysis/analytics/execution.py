@@ -10,7 +10,7 @@ from tribar.analysis.analytics.filters import TradeFilter, or_all
 from tribar.analysis.analytics.results import Distribution, ExecutionQuality
 from tribar.analysis.analytics.sqlfuncs import as_float
 from tribar.analysis.analytics.transport import percentiles, snapshot
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 _T = trades.c
 QUANTILES = (0.5, 0.9, 0.99)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 
 def to_utc(value: datetime) -> datetime:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tribar.analysis.analytics.results import GROUP_COLUMNS
 from tribar.analysis.analytics.sqlfuncs import as_float
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 _T = trades.c
 _ZERO: sa.ColumnElement[int] = sa.literal_column("0", sa.Integer)

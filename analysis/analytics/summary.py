@@ -21,7 +21,7 @@ from tribar.analysis.analytics.metrics import aggregate_columns, profit_factor
 from tribar.analysis.analytics.results import LedgerSummary
 from tribar.analysis.analytics.sqlfuncs import as_float
 from tribar.analysis.analytics.transport import numeric_scale, snapshot
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 _T = trades.c
 

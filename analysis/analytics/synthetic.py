@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from tribar.analysis.schema import trades
+from tribar.analysis.ledger.schema import trades
 
 PAIRS: dict[str, float] = {
     # pair -> typical price; weights below make BTC/ETH the busiest like a real whitelist.

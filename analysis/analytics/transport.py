@@ -73,7 +73,7 @@ def fetch_columns(
     would give (:func:`units_to_float`). SQLite runs the same statement the ordinary way,
     timestamps read as epoch seconds.
     """
-    from tribar.analysis.schema import trades
+    from tribar.analysis.ledger.schema import trades
 
     kinds = {name: _kind(expr) for name, expr in columns.items()}
     pg = conn.dialect.name == "postgresql"

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from tribar.analysis.analytics.synthetic import insert_trades, make_trades
-from tribar.analysis.schema import metadata
+from tribar.analysis.ledger.schema import metadata
 from tribar.testing.postgres import PostgresServer
 
 SESSION_TZ = "America/New_York"

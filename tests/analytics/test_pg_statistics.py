@@ -19,13 +19,14 @@ from tribar.analysis.analytics.sqlfuncs import (
     utc_weekday,
 )
 from tribar.analysis.analytics.synthetic import insert_trades, make_trades
-from tribar.analysis.ledger_migrate import upgrade
-from tribar.analysis.schema import metadata, trades
+from tribar.analysis.ledger.migrate import upgrade
+from tribar.analysis.ledger.schema import metadata, trades
 
 _T = trades.c
 MIGRATION = (
     Path(__file__).resolve().parents[2]
     / "analysis"
+    / "ledger"
     / "migrations"
     / "versions"
     / "0002_trades_close_order_index.py"

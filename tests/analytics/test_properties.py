@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 from tests.analytics import oracle
 from tribar.analysis import analytics as an
 from tribar.analysis.analytics.synthetic import insert_trades, make_trades
-from tribar.analysis.schema import metadata
+from tribar.analysis.ledger.schema import metadata
 
 BALANCE = 250.0
 _TEMPLATE = make_trades(60, seed=5)

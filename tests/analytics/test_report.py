@@ -18,8 +18,8 @@ from tests.analytics import oracle
 from tests.analytics.conftest import Ledger
 from tribar.analysis.analytics import TradeFilter
 from tribar.analysis.analytics.synthetic import insert_trades, make_trades
-from tribar.analysis.report_html import CHART_IDS, downsample_indices
-from tribar.analysis.schema import metadata
+from tribar.analysis.ledger.schema import metadata
+from tribar.analysis.report.html import CHART_IDS, downsample_indices
 from tribar.cli import main
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -27,7 +27,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from tests.foundation.ftrun import run_tribar
-from tribar.analysis.performance import block_bootstrap_sharpe_ci
+from tribar.analysis.analytics.performance import block_bootstrap_sharpe_ci
 from tribar.calibration import expected_calibration_error
 from tribar.evaluate.setup import BUNDLED_DATA, MODELS_DIR, QUICK, REPO_ROOT
 from tribar.labels import BarrierSpec, _triple_barrier_labels_reference

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tribar.analysis import performance as perf
+from tribar.analysis.analytics import performance as perf
 from tribar.evaluate.baselines import buy_and_hold
 from tribar.evaluate.data import pair_file
 from tribar.evaluate.metrics import daily_equity, performance, sharpe_standard_error

@@ -94,11 +94,12 @@ def test_installed_wheel_imports_without_the_source_tree(
     probe = (
         "import tribar, tribar.cli, tribar.evaluate.setup, tribar.analysis.analytics.summary\n"
         "import tribar.risk, tribar.freqaimodels.TripleBarrierLGBM\n"
-        "from tribar.analysis import ledger_migrate, ledger_queries\n"
+        "from tribar.analysis.ledger import migrate as ledger_migrate, queries as ledger_queries\n"
         "from importlib import resources\n"
         "assert ledger_migrate.MIGRATIONS_DIR.joinpath('versions').is_dir()\n"
         "assert ledger_queries.SQL_DIR.joinpath('confidence_buckets.sql').is_file()\n"
-        "assert resources.files('tribar.analysis').joinpath('templates/report.html').is_file()\n"
+        "assert resources.files('tribar.analysis.report')"
+        ".joinpath('templates/report.html').is_file()\n"
         "print(tribar.__file__)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tribar.analysis.ledger_migrate import upgrade
+from tribar.analysis.ledger.migrate import upgrade
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__import__("freqtrade").__file__).parent / "templates"

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tribar.analysis.trade_rows import RowContext, TradeFacts, build_row
+from tribar.analysis.ledger.trade_rows import RowContext, TradeFacts, build_row
 
 CTX = RowContext(source="dry_run", dry_run=True, bot_name="tribar", exchange="binance",
                  strategy="TripleBarrierML", stake_currency="USDT")  # fmt: skip

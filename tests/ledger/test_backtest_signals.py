@@ -1,4 +1,4 @@
-"""Which signal candle a backtest trade gets its context from (tribar.analysis.backtest_signals)."""
+"""Which signal candle a backtest trade gets its context from (analysis.ledger.backtest_signals)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from tribar.analysis.backtest_signals import entry_context
+from tribar.analysis.ledger.backtest_signals import entry_context
 
 HOUR = timedelta(hours=1)
 KEYS = ("tribar_p_tp", "tribar_atr", "tribar_spread_bps")

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tribar.analysis.ledger_confighash import config_hash, effective_config, strip_secrets
+from tribar.analysis.ledger.confighash import config_hash, effective_config, strip_secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

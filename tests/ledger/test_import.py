@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.ledger.ft_trades import make_trade
-from tribar.analysis.importers import (
+from tribar.analysis.ledger.db import create_ledger_engine
+from tribar.analysis.ledger.importers import (
     ImportSourceError,
     import_backtest,
     import_trades_db,
 )
-from tribar.analysis.ledger_db import create_ledger_engine
-from tribar.analysis.mirror import TradeMirror
-from tribar.analysis.trade_rows import RowContext
+from tribar.analysis.ledger.mirror import TradeMirror
+from tribar.analysis.ledger.trade_rows import RowContext
 from tribar.cli import main
 
 pytestmark = pytest.mark.freqtrade

@@ -6,15 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from tests.ledger.rows import sample_row
-from tribar.analysis.ledger_bulk import write_rows
-from tribar.analysis.ledger_db import (
+from tribar.analysis.ledger.bulk import write_rows
+from tribar.analysis.ledger.db import (
     create_ledger_engine,
     describe_error,
     insert_dead_letter,
     is_permanent_error,
     upsert_rows,
 )
-from tribar.analysis.schema import trade_dead_letters, trades
+from tribar.analysis.ledger.schema import trade_dead_letters, trades
 
 
 def _count(conn: sa.Connection, table: sa.Table = trades) -> int:
@@ -122,7 +122,7 @@ def test_dead_letters_are_stored_once(ledger_url: str) -> None:
 
 @pytest.mark.postgres
 def test_copy_keeps_awkward_text_and_nulls_exact(pg_ledger_url: str) -> None:
-    from tribar.analysis.trade_rows import RowContext
+    from tribar.analysis.ledger.trade_rows import RowContext
 
     odd = 'tab\there, back\\slash, new\nline, cr\r, \\N, quote\' "dq", ünïcode €'
     ctx = RowContext(source="import", dry_run=False, bot_name=odd[:64], strategy_version="")

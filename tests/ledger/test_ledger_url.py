@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tribar.analysis.ledger_url import (
+from tribar.analysis.ledger.url import (
     DEFAULT_URL,
     ENV_VAR,
     LedgerConfigError,

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tribar.analysis import ledger_migrate
-from tribar.analysis.ledger_url import ENV_VAR, LedgerConfigError
-from tribar.analysis.schema import metadata
+from tribar.analysis.ledger import migrate as ledger_migrate
+from tribar.analysis.ledger.schema import metadata
+from tribar.analysis.ledger.url import ENV_VAR, LedgerConfigError
 from tribar.cli import main
 
 LEDGER_TABLES = {"trades", "trade_dead_letters"}

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from tests.ledger.ft_trades import make_trade
 from tests.ledger.rows import sample_facts
-from tribar.analysis.ledger_url import LedgerConfigError
-from tribar.analysis.mirror import TradeMirror, context_from_config
-from tribar.analysis.trade_rows import RowContext
+from tribar.analysis.ledger.mirror import TradeMirror, context_from_config
+from tribar.analysis.ledger.trade_rows import RowContext
+from tribar.analysis.ledger.url import LedgerConfigError
 from tribar.testing.postgres import PostgresServer
 
 FAST = {"min_backoff": 0.05, "max_backoff": 0.4, "poll_interval": 0.05}

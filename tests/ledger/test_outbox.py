@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tribar.analysis.outbox import Outbox, OutboxError
+from tribar.analysis.ledger.outbox import Outbox, OutboxError
 
 
 def test_entries_survive_reopening_until_removed(tmp_path: Path) -> None:

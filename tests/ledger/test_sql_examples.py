@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from tests.ledger.rows import T0, sample_row
-from tribar.analysis.ledger_db import create_ledger_engine, upsert_rows
-from tribar.analysis.ledger_queries import EXAMPLE_QUERIES, example_query, run_example_query
+from tribar.analysis.ledger.db import create_ledger_engine, upsert_rows
+from tribar.analysis.ledger.queries import EXAMPLE_QUERIES, example_query, run_example_query
 from tribar.cli import main
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tribar.analysis.schema import EXIT_REASONS, TRADE_COLUMNS
-from tribar.analysis.trade_rows import (
+from tribar.analysis.ledger.schema import EXIT_REASONS, TRADE_COLUMNS
+from tribar.analysis.ledger.trade_rows import (
     Fill,
     InvalidTradeRow,
     RowContext,
@@ -249,7 +249,7 @@ def test_json_payload_rejects_foreign_columns() -> None:
 
 
 def test_exit_reason_overrides_from_config() -> None:
-    from tribar.analysis.trade_rows import exit_reason_overrides
+    from tribar.analysis.ledger.trade_rows import exit_reason_overrides
 
     overrides = exit_reason_overrides({"ROI": "take_profit", "tb-timeout": "timeout"}, "cfg")
     assert overrides == {"roi": "take_profit", "tb_timeout": "timeout"}

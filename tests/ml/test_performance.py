@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from tribar.analysis.performance import (
+from tribar.analysis.analytics.performance import (
     block_bootstrap_sharpe_ci,
     cagr,
     calmar_ratio,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from freqtrade.exchange import timeframe_to_minutes
 
-from tribar.analysis import performance as perf
+from tribar.analysis.analytics import performance as perf
 from tribar.evaluate import oos
 from tribar.evaluate.baselines import buy_and_hold
 from tribar.evaluate.data import PreparedData, prepare_for_setup

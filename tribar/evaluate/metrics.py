@@ -7,7 +7,7 @@ Freqtrade's own headline drawdown uses closed trades only; both are reported.
 
 Daily returns are taken between 00:00 UTC snapshots (the open of the day = the close of the day
 before); the last point is the final balance at the end of the range. All ratios come from
-``tribar.analysis.performance``.
+``tribar.analysis.analytics.performance``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from freqtrade.data.btanalysis import load_backtest_data, load_backtest_stats
 from freqtrade.data.btanalysis.bt_fileutils import get_backtest_wallet_change
 from scipy import stats as scipy_stats
 
-from tribar.analysis import performance as perf
+from tribar.analysis.analytics import performance as perf
 
 BOOTSTRAP_BLOCK_DAYS = 10  # keeps serial dependence of about two weeks in the resamples
 BOOTSTRAP_SAMPLES = 5000

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tribar.analysis import performance as perf
+from tribar.analysis.analytics import performance as perf
 from tribar.evaluate.evaluation import BaselineOutcome, Evaluation, StrategyOutcome, speed_pair
 from tribar.evaluate.metrics import Performance
 from tribar.evaluate.setup import REPO_ROOT, STANDARD

@@ -48,7 +48,7 @@ class PaperRun:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PaperRun:
-        from tribar.analysis.ledger_url import resolve_ledger_url
+        from tribar.analysis.ledger.url import resolve_ledger_url
 
         replay = (config.get("tribar") or {}).get("replay") or {}
         user_data = Path(config.get("user_data_dir", "user_data"))
@@ -155,7 +155,7 @@ def signal_closes(trades: pd.DataFrame, candle_dir: Path | None, timeframe: str)
 
 
 def acceptance_report(run: PaperRun, thresholds: AcceptanceThresholds) -> AcceptanceResult:
-    from tribar.analysis.trade_rows import live_trade_id
+    from tribar.analysis.ledger.trade_rows import live_trade_id
     from tribar.ml.model_metrics import edge_gate_openings
 
     trades = load_trades(run.db_url)

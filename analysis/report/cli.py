@@ -60,15 +60,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from tribar.analysis.analytics import TradeFilter
-    from tribar.analysis.ledger_db import describe_error
-    from tribar.analysis.ledger_url import (
+    from tribar.analysis.ledger.db import describe_error
+    from tribar.analysis.ledger.url import (
         LedgerConfigError,
         load_cli_config,
         resolve_ledger_url,
         safe_url,
     )
-    from tribar.analysis.report import build_report, render_terminal
-    from tribar.analysis.report_html import write_html
+    from tribar.analysis.report.build import build_report, render_terminal
+    from tribar.analysis.report.html import write_html
 
     url: str | None = args.url
     try:
@@ -120,7 +120,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands (each sets ``func(args) -> int``)."""
-    from tribar.analysis.ledger_cli import add_ledger_options
+    from tribar.analysis.ledger.cli import add_ledger_options
 
     p = subparsers.add_parser(
         "report",

@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tribar.analysis.ledger_url import (
+from tribar.analysis.ledger.trade_rows import exit_reason_overrides
+from tribar.analysis.ledger.url import (
     LedgerConfigError,
     load_cli_config,
     resolve_ledger_url,
@@ -22,7 +23,6 @@ from tribar.analysis.ledger_url import (
     safe_url,
     tribar_setting,
 )
-from tribar.analysis.trade_rows import exit_reason_overrides
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,8 +61,8 @@ def _guarded(command: str, args: argparse.Namespace, body: Any) -> int:
     """Run ``body(args)``: bad input -> exit 2, database trouble -> exit 1, with one clear line."""
     from alembic.util import CommandError
 
-    from tribar.analysis.importers import ImportSourceError
-    from tribar.analysis.outbox import OutboxError
+    from tribar.analysis.ledger.importers import ImportSourceError
+    from tribar.analysis.ledger.outbox import OutboxError
 
     try:
         code: int = body(args)
@@ -71,7 +71,7 @@ def _guarded(command: str, args: argparse.Namespace, body: Any) -> int:
         # CommandError: Alembic's "can't locate revision 'x'" and the like.
         return _fail(command, exc, EXIT_BAD_INPUT)
     except sa.exc.SQLAlchemyError as exc:
-        from tribar.analysis.ledger_db import describe_error
+        from tribar.analysis.ledger.db import describe_error
 
         return _fail(
             command, RuntimeError(describe_error(exc, getattr(args, "url", None))), EXIT_FAILED
@@ -82,7 +82,7 @@ def _guarded(command: str, args: argparse.Namespace, body: Any) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from tribar.analysis import ledger_migrate
+    from tribar.analysis.ledger import migrate as ledger_migrate
 
     _, url = _context(args)
     rev = ledger_migrate.upgrade(url, args.revision)
@@ -91,7 +91,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
-    from tribar.analysis import ledger_migrate
+    from tribar.analysis.ledger import migrate as ledger_migrate
 
     _, url = _context(args)
     rev = ledger_migrate.downgrade(url, args.revision)
@@ -100,7 +100,7 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 
 
 def _db_current(args: argparse.Namespace) -> int:
-    from tribar.analysis import ledger_migrate
+    from tribar.analysis.ledger import migrate as ledger_migrate
 
     _, url = _context(args)
     rev = ledger_migrate.current_revision(url)
@@ -115,8 +115,8 @@ def _db_current(args: argparse.Namespace) -> int:
 
 def _ready_ledger(url: str) -> sa.Engine:
     """An engine on a ledger at the head revision (an embedded SQLite ledger is created)."""
-    from tribar.analysis import ledger_migrate
-    from tribar.analysis.ledger_db import create_ledger_engine
+    from tribar.analysis.ledger import migrate as ledger_migrate
+    from tribar.analysis.ledger.db import create_ledger_engine
 
     rev = ledger_migrate.current_revision(url)
     head = ledger_migrate.head_revision()
@@ -143,7 +143,7 @@ def _known_pairs(path: str | None) -> frozenset[str] | None:
 
 
 def _ledger_import(args: argparse.Namespace) -> int:
-    from tribar.analysis.importers import import_backtest, import_trades_db
+    from tribar.analysis.ledger.importers import import_backtest, import_trades_db
 
     config, url = _context(args)
     pairs = _known_pairs(args.markets)
@@ -185,8 +185,8 @@ def _ledger_import(args: argparse.Namespace) -> int:
 
 
 def _ledger_status(args: argparse.Namespace) -> int:
-    from tribar.analysis.ledger_db import create_ledger_engine
-    from tribar.analysis.outbox import Outbox
+    from tribar.analysis.ledger.db import create_ledger_engine
+    from tribar.analysis.ledger.outbox import Outbox
 
     config, url = _context(args)
     outbox_path = resolve_outbox_path(config)
@@ -198,7 +198,7 @@ def _ledger_status(args: argparse.Namespace) -> int:
             d = conn.execute(sa.text("SELECT COUNT(*) FROM trade_dead_letters")).scalar_one()
         print(f"  trades: {n}, dead letters: {d}")
     except sa.exc.SQLAlchemyError as exc:
-        from tribar.analysis.ledger_db import describe_error
+        from tribar.analysis.ledger.db import describe_error
 
         print(f"  unreachable or not migrated: {describe_error(exc, url)}")
     finally:
@@ -221,7 +221,7 @@ def _ledger_status(args: argparse.Namespace) -> int:
 
 
 def _ledger_flush(args: argparse.Namespace) -> int:
-    from tribar.analysis.mirror import TradeMirror, context_from_config
+    from tribar.analysis.ledger.mirror import TradeMirror, context_from_config
 
     config, url = _context(args)
     mirror = TradeMirror(
@@ -246,8 +246,8 @@ def _ledger_flush(args: argparse.Namespace) -> int:
 
 
 def _ledger_query(args: argparse.Namespace) -> int:
-    from tribar.analysis.ledger_db import create_ledger_engine
-    from tribar.analysis.ledger_queries import run_example_query
+    from tribar.analysis.ledger.db import create_ledger_engine
+    from tribar.analysis.ledger.queries import run_example_query
 
     _, url = _context(args)
     engine = create_ledger_engine(url)
@@ -268,7 +268,7 @@ def _ledger_query(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands (each sets ``func(args) -> int``)."""
-    from tribar.analysis.ledger_queries import EXAMPLE_QUERIES
+    from tribar.analysis.ledger.queries import EXAMPLE_QUERIES
 
     db = subparsers.add_parser("db", help="trade ledger database migrations (Alembic)")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -346,7 +346,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tribar.analysis.ledger_cli`` without the rest of the tribar CLI."""
+    """``python -m tribar.analysis.ledger.cli`` without the rest of the tribar CLI."""
     parser = argparse.ArgumentParser(prog="tribar")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

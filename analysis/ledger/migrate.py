@@ -1,6 +1,6 @@
 """Alembic migrations of the ledger, run from Python (``tribar db upgrade``), no alembic.ini.
 
-The scripts live in the package (``tribar/analysis/migrations``); Alembic gets an open
+The scripts live in the package (``tribar/analysis/ledger/migrations``); Alembic gets an open
 connection instead of a URL. The version table has a tribar-specific name so a database that
 already uses Alembic for something else is not confused with the ledger.
 """
@@ -16,8 +16,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from tribar.analysis.ledger_db import create_ledger_engine
-from tribar.analysis.ledger_url import LedgerConfigError, safe_url
+from tribar.analysis.ledger.db import create_ledger_engine
+from tribar.analysis.ledger.url import LedgerConfigError, safe_url
 
 VERSION_TABLE = "tribar_ledger_version"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

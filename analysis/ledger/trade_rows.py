@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tribar.analysis.schema import EXIT_REASONS, TRADE_COLUMNS, trades
+from tribar.analysis.ledger.schema import EXIT_REASONS, TRADE_COLUMNS, trades
 
 # Custom-data keys the strategy stores with ``trade.set_custom_data(key, value)``.
 KEY_CONFIDENCE = "tribar_p_tp"

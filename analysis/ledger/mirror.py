@@ -29,24 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tribar.analysis import ledger_migrate
-from tribar.analysis.ledger_confighash import config_hash
-from tribar.analysis.ledger_db import (
+from tribar.analysis.ledger import migrate as ledger_migrate
+from tribar.analysis.ledger.confighash import config_hash
+from tribar.analysis.ledger.db import (
     create_ledger_engine,
     describe_error,
     insert_dead_letter,
     is_permanent_error,
     upsert_rows,
 )
-from tribar.analysis.ledger_url import (
-    LedgerConfigError,
-    resolve_ledger_url,
-    resolve_outbox_path,
-    safe_url,
-    tribar_setting,
-)
-from tribar.analysis.outbox import Outbox, OutboxEntry, Synchronous
-from tribar.analysis.trade_rows import (
+from tribar.analysis.ledger.outbox import Outbox, OutboxEntry, Synchronous
+from tribar.analysis.ledger.trade_rows import (
     InvalidTradeRow,
     RowContext,
     TradeFacts,
@@ -56,6 +49,13 @@ from tribar.analysis.trade_rows import (
     facts_to_payload,
     row_from_json,
     row_to_json,
+)
+from tribar.analysis.ledger.url import (
+    LedgerConfigError,
+    resolve_ledger_url,
+    resolve_outbox_path,
+    safe_url,
+    tribar_setting,
 )
 
 log = logging.getLogger(__name__)

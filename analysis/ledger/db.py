@@ -11,8 +11,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tribar.analysis.ledger_url import safe_url, validate_url
-from tribar.analysis.schema import TRADE_COLUMNS, trade_dead_letters, trades
+from tribar.analysis.ledger.schema import TRADE_COLUMNS, trade_dead_letters, trades
+from tribar.analysis.ledger.url import safe_url, validate_url
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Alembic environment of the trade ledger, run programmatically by tribar.analysis.ledger_migrate.
+"""Alembic environment of the trade ledger, run programmatically by tribar.analysis.ledger.migrate.
 
 The caller hands over an open connection (``config.attributes["connection"]``), so no URL (and
 no password) ever goes through Alembic's ini-style config.
@@ -10,8 +10,8 @@ from typing import Any
 
 from alembic import context
 
-from tribar.analysis.ledger_migrate import VERSION_TABLE
-from tribar.analysis.schema import metadata
+from tribar.analysis.ledger.migrate import VERSION_TABLE
+from tribar.analysis.ledger.schema import metadata
 
 config = context.config
 

@@ -19,7 +19,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from tribar.analysis.analytics import WEEKDAY_NAMES
-from tribar.analysis.report import NA, Report, money, number, pct, ratio, summary_rows, when
+from tribar.analysis.report.build import NA, Report, money, number, pct, ratio, summary_rows, when
 
 # A million-point line would make a 30 MB page that a browser draws slowly; a few thousand
 # points keep every peak and trough visible (see downsample_indices).
@@ -300,7 +300,7 @@ def body_html(report: Report) -> str:
 
 def render_html(report: Report) -> str:
     template = Template(
-        resources.files("tribar.analysis").joinpath("templates/report.html").read_text("utf-8")
+        resources.files("tribar.analysis.report").joinpath("templates/report.html").read_text("utf-8")
     )
     source = f"{report.source} · " if report.source else ""
     meta = (

@@ -25,12 +25,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tribar.analysis.backtest_signals import entry_context, load_signal_candles
-from tribar.analysis.ledger_bulk import write_rows
-from tribar.analysis.ledger_confighash import config_hash
-from tribar.analysis.ledger_db import insert_dead_letter
-from tribar.analysis.ledger_url import LedgerConfigError, safe_url
-from tribar.analysis.trade_rows import (
+from tribar.analysis.ledger.backtest_signals import entry_context, load_signal_candles
+from tribar.analysis.ledger.bulk import write_rows
+from tribar.analysis.ledger.confighash import config_hash
+from tribar.analysis.ledger.db import insert_dead_letter
+from tribar.analysis.ledger.trade_rows import (
     CUSTOM_DATA_KEYS,
     Fill,
     InvalidTradeRow,
@@ -43,6 +42,7 @@ from tribar.analysis.trade_rows import (
     facts_to_payload,
     live_trade_id,
 )
+from tribar.analysis.ledger.url import LedgerConfigError, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The example queries shipped in ``analysis/sql`` (PostgreSQL files, with SQLite twins)."""
+"""The example queries shipped in ``analysis/ledger/sql`` (PostgreSQL files, with SQLite twins)."""
 
 from __future__ import annotations
 

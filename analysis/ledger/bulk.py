@@ -16,13 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tribar.analysis.ledger_db import (
+from tribar.analysis.ledger.db import (
     OnConflict,
     describe_error,
     is_permanent_error,
     upsert_rows,
 )
-from tribar.analysis.schema import TRADE_COLUMNS, trades
+from tribar.analysis.ledger.schema import TRADE_COLUMNS, trades
 
 _STAGE = "tribar_import_stage"
 _COLS = ", ".join(f'"{c}"' for c in TRADE_COLUMNS)
