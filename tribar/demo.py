@@ -29,6 +29,7 @@ from freqtrade.data.btanalysis import get_latest_backtest_filename
 
 from tribar.analysis.ledger.trade_rows import exit_reason_overrides
 from tribar.analysis.ledger.url import tribar_setting
+from tribar.bundle_paths import FREQAIMODEL_DIR
 from tribar.demo_figures import ArmFigures, buy_and_hold_figures, strategy_figures
 from tribar.demo_freqtrade import file_log_config, run_freqtrade_logged, terminal_console
 from tribar.demo_progress import counting_trainings, demo_progress, walk_forward_windows
@@ -84,6 +85,8 @@ def overlay_config(paths: DemoPaths) -> dict[str, Any]:
     """Merged over the user's config: the demo's user data, FreqAI identifier and file log."""
     return {
         "user_data_dir": str(paths.user_data),
+        # A --user-data-dir elsewhere has no freqaimodels/: name the bundle's.
+        "freqaimodel_path": str(FREQAIMODEL_DIR),
         "freqai": {"identifier": DEMO_IDENTIFIER},
         "log_config": file_log_config(paths.log),
     }

@@ -123,3 +123,13 @@ def test_markets_option_is_refused_for_live_commands() -> None:
     result = run_tribar("ft", "trade", "-c", "config.json", "--markets", str(BUNDLED_SNAPSHOT))
     assert result.returncode == 2
     assert "uses the live exchange" in result.stderr
+
+
+def test_list_freqaimodels_finds_the_bundled_model_once() -> None:
+    """config.json leaves the model folder to Freqtrade's default (<user_data_dir>/freqaimodels);
+    naming it again as freqaimodel_path listed the model twice ("DUPLICATE NAME")."""
+    result = run_tribar("ft", "list-freqaimodels", "-c", "config.json", "-1")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert result.stdout.split().count("TripleBarrierLGBM") == 1, result.stdout
+    assert "DUPLICATE" not in output

@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from tribar.bundle_paths import FREQAIMODEL_DIR
 from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT, TAKE_PROFIT_GATE_OFF
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,8 @@ def common_args(userdir: Path, strategy: str = STRATEGY) -> list[str]:
     return [
         "-c", "config.json",
         "--strategy", strategy, "--strategy-path", STRATEGY_PATH,
-        "--userdir", str(userdir), "--datadir", str(DATA_DIR),
+        "--userdir", str(userdir), "--freqaimodel-path", str(FREQAIMODEL_DIR),
+        "--datadir", str(DATA_DIR),
         "--timerange", TIMERANGE, "--pairs", PAIR,
     ]  # fmt: skip
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import freqtrade
 
+from tribar.bundle_paths import FREQAIMODEL_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_CONFIG = REPO_ROOT / "config.json"
 USER_DATA = REPO_ROOT / "user_data"
@@ -103,7 +105,7 @@ def base_config(setup: RunSetup) -> dict[str, Any]:
         # Freqtrade 2026.9 ignores a config ``datadir``; the runner passes ``--datadir`` too.
         "datadir": str(setup.datadir),
         "strategy_path": str(REPO_ROOT / config["strategy_path"]),
-        "freqaimodel_path": str(REPO_ROOT / config["freqaimodel_path"]),
+        "freqaimodel_path": str(FREQAIMODEL_DIR),
         "timeframe": setup.timeframe,
         "fee": setup.fee,
         "dry_run_wallet": setup.wallet,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tribar.bundle_paths import FREQAIMODEL_DIR
 from tribar.paper.errors import ReplayError
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ def build_overrides(
     overrides: dict[str, Any] = {
         "dry_run": True,
         "user_data_dir": str(run_dir),
+        # The run folder has no freqaimodels/: name the bundle's (config.json names none).
+        "freqaimodel_path": base.get("freqaimodel_path") or str(FREQAIMODEL_DIR),
         "datadir": str(run_dir / "data" / exchange),
         "db_url": replay_db_url(run_dir),
         "fiat_display_currency": "",
