@@ -84,8 +84,9 @@ RUN: dict[str, Run] = {
         Run(replace=(("-e 50", "-e 2"), ("20250501-20251001", SHORT_RANGE)),
             check=_hyperopt_ran),
     "tribar ft hyperopt -c config.json -c config/edge-gate-off.json --strategy TripleBarrierML "
-    "--hyperopt-loss SharpeHyperOptLoss --spaces buy -e 50 --timerange 20250501-20251001":
+    "--hyperopt-loss TribarSharpeDrawdownLoss --spaces buy -e 50 --timerange 20250501-20251001":
         Run(replace=(("-e 50", "-e 2"), ("20250501-20251001", SHORT_RANGE)),
+            expect=("Using resolved hyperoptloss TribarSharpeDrawdownLoss",),
             check=_hyperopt_trained_without_the_gate),
     # As printed: a shorter range has too few trades for Freqtrade's minimum of 10.
     "tribar ft lookahead-analysis -c config.json -c config/edge-gate-off.json --strategy "

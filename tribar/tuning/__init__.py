@@ -1,0 +1,1 @@
+"""Tuning: hyperopt losses (and, later, the model-level study and ``tribar tune``)."""
