@@ -96,6 +96,20 @@ def test_coarse_forming_candle_is_built_from_the_finer_candles(market: Historica
     assert four[0][4] == hourly[1][4]
 
 
+def test_a_missing_4h_file_is_served_from_the_1h_candles(market: HistoricalMarket) -> None:
+    # The bundled data has no NEAR/USDT 4h file (the source set has none).
+    assert not (DATA / "NEAR_USDT-4h.feather").exists()
+    now = ms(2025, 6, 2, 1)
+    four = market.ohlcv("NEAR/USDT", "4h", now, ms(2025, 6, 1, 12), 10)
+    assert [r[0] for r in four][:3] == [ms(2025, 6, 1, 12), ms(2025, 6, 1, 16), ms(2025, 6, 1, 20)]
+    hourly = pd.read_feather(DATA / "NEAR_USDT-1h.feather").set_index("date")
+    block = hourly.loc[pd.Timestamp("2025-06-01 16:00", tz="UTC"):].iloc[:4]
+    assert four[1][1:] == pytest.approx(
+        [block["open"].iloc[0], block["high"].max(), block["low"].min(), block["close"].iloc[-1],
+         block["volume"].sum()]
+    )
+
+
 def test_ticker_and_book_sit_on_the_tick_grid_around_the_price(market: HistoricalMarket) -> None:
     now = ms(2025, 6, 1, 10, 20)
     tick = MARKETS["ETH/USDT"]["precision"]["price"]

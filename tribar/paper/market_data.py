@@ -12,6 +12,7 @@ touch by Freqtrade's pricing are on the grid too and fill when the price moves t
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping
@@ -22,8 +23,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from tribar.paper.errors import ReplayDataError
+
+logger = logging.getLogger(__name__)
 
 # Leg boundaries of the intra-candle path, as fractions of the candle.
 _PATH_KNOTS = np.array([0.0, 1 / 3, 2 / 3, 1.0])
@@ -96,7 +100,8 @@ class CandleLoader:
         self._handler = get_datahandler(datadir, data_format)
 
     def timeframes(self, pair: str) -> list[str]:
-        """Timeframes with a candle file for ``pair``, finest first."""
+        """Timeframes with a candle file for ``pair``, finest first (a timeframe derived from
+        1h candles by ``load`` is not listed: it has no file)."""
         from freqtrade.enums import CandleType, TradingMode
         from freqtrade.exchange import timeframe_to_msecs
 
@@ -112,6 +117,8 @@ class CandleLoader:
             pair, timeframe, timerange=None, candle_type=CandleType.SPOT, warn_no_data=False
         )
         if frame.empty:
+            frame = self._derived(pair, timeframe)
+        if frame.empty:
             return None
         values = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
         if not np.isfinite(values).all():
@@ -120,6 +127,24 @@ class CandleLoader:
             )
         open_time = frame["date"].astype("datetime64[ms, UTC]").astype("int64")
         return CandleSeries(timeframe_to_msecs(timeframe), open_time.to_numpy(np.int64), values)
+
+    def _derived(self, pair: str, timeframe: str) -> pd.DataFrame:
+        """A missing 4h/1d file built from the pair's 1h candles, as the evaluation does (the
+        bundled data has no NEAR/USDT 4h), so the exchange serves what Binance would."""
+        from freqtrade.enums import CandleType
+
+        from tribar.evaluate.data import BASE_TIMEFRAME, DERIVABLE, aggregate_candles
+
+        if timeframe not in DERIVABLE:
+            return pd.DataFrame()
+        hourly = self._handler.ohlcv_load(
+            pair, BASE_TIMEFRAME, timerange=None, candle_type=CandleType.SPOT, warn_no_data=False
+        )
+        if hourly.empty:
+            return hourly
+        logger.info("%s %s: no candle file, derived from %s candles", pair, timeframe,
+                    BASE_TIMEFRAME)  # fmt: skip
+        return aggregate_candles(hourly, timeframe)
 
 
 class HistoricalMarket:
