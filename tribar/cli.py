@@ -75,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     panic.register(sub)
 
     from tribar import ui
+    from tribar.ml import features_cli
 
     ui.register(sub)
+    features_cli.register(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.foundation.ftrun import REPO_ROOT, run_tribar
+from tribar.bundle_paths import FREQAIMODEL_DIR
 
 pytestmark = pytest.mark.freqtrade
 
@@ -24,7 +25,7 @@ def test_pair_without_4h_data_is_skipped_not_fatal(tmp_path: Path) -> None:
     result = run_tribar(
         "ft", "backtesting", "-c", "config.json", "--datadir", str(datadir),
         "-p", "SOL/USDT", "BTC/USDT", "--timerange", "20250701-20250705", "--cache", "none",
-        "--backtest-directory", str(tmp_path),
+        "--backtest-directory", str(tmp_path), "--freqaimodel-path", str(FREQAIMODEL_DIR),
         env={"FREQTRADE__FREQAI__IDENTIFIER": "tribar-test-untrainable",
              "FREQTRADE__USER_DATA_DIR": str(tmp_path / "ud")},
     )  # fmt: skip

@@ -43,6 +43,7 @@ from tribar.ml.barrier_classifier import (
 from tribar.ml.edge_gate import EdgeEvidence, edge_evidence
 from tribar.ml.label_history import HISTORY_DIR, TakeProfitHistory
 from tribar.ml.model_metrics import METRICS_FILE
+from tribar.ml.shap_importance import read_selected_features
 from tribar.splits import purged_train_validation_split
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 class InsufficientTrainingDataError(ValueError):
     pass
 
+
+# Written by `tribar features`; honoured by every training when present.
+DEFAULT_SELECTED_FEATURES = Path("config/selected_features.json")
 
 # Log-record attribute set on the one "training finished" record of every training.
 TRAINING_FINISHED = "tribar_training_finished"
@@ -196,6 +200,7 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         started = time()
         horizon = self.label_horizon
         unfiltered_df = purge_labels_at_window_end(unfiltered_df, dk.label_list, horizon)
+        self._apply_feature_selection(pair, dk)
         try:
             features, labels = dk.filter_features(
                 unfiltered_df, dk.training_features_list, dk.label_list, training_filter=True
@@ -263,6 +268,40 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         dk.data_path.mkdir(parents=True, exist_ok=True)
         (dk.data_path / METRICS_FILE).write_text(json.dumps(model.metrics, indent=1, default=str))
         return model
+
+    def _apply_feature_selection(self, pair: str, dk: FreqaiDataKitchen) -> None:
+        """Train on the features ``tribar features`` selected, when its file exists. FreqAI
+        saves the narrowed list with the model and predicts with exactly those columns."""
+        setting = self.freqai_info.get("tribar", {}).get(
+            "selected_features_file", str(DEFAULT_SELECTED_FEATURES)
+        )
+        if not setting:
+            return
+        path = Path(setting)
+        if not path.is_file():
+            return
+        try:
+            selection = read_selected_features(path)
+            kept = selection.keep(dk.training_features_list, pair)
+            if not kept:
+                raise ValueError(
+                    f"{path}: none of its {len(selection.features)} features is among {pair}'s "
+                    f"{len(dk.training_features_list)} feature columns (from another strategy's "
+                    "features?); expected names as `tribar features` writes them"
+                )
+        except ValueError as exc:
+            message = (
+                f"freqai.tribar.selected_features_file: {exc} (delete the file, or set the key "
+                "to null, to train on every feature)"
+            )
+            if dk.live:
+                # A running bot keeps trading on a model of every feature rather than stopping.
+                logger.error("%s: %s; training on every feature", pair, message)
+                return
+            raise OperationalException(message) from exc
+        logger.info("%s: %d of %d features, selected in %s", pair, len(kept),
+                    len(dk.training_features_list), path)  # fmt: skip
+        dk.training_features_list = kept
 
     def _untrained(
         self, reason: str, features: pd.DataFrame, labels: pd.DataFrame, dk: FreqaiDataKitchen
@@ -357,6 +396,7 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
     ) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
         if isinstance(self.model, BarrierClassifier) and self.model.booster is None:
             return self._no_predictions(len(unfiltered_df), dk)
+        unfiltered_df = self._only_trained_features(unfiltered_df, dk)
         predictions, do_predict = super().predict(unfiltered_df, dk, **kwargs)
         if not dk.live and isinstance(self.model, BarrierClassifier):
             # Backtests only: live FreqAI keeps running statistics of every numeric prediction
@@ -370,6 +410,17 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         )
         dk.do_predict = do_predict
         return predictions, do_predict
+
+    @staticmethod
+    def _only_trained_features(unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen) -> pd.DataFrame:
+        """FreqAI's predict re-derives the feature list from every ``%`` column; a model trained
+        on selected features (``_apply_feature_selection``) must see only those."""
+        trained_on = (getattr(dk, "data", None) or {}).get("training_features_list")
+        if not trained_on:
+            return unfiltered_df
+        keep = set(trained_on)
+        extra = [c for c in unfiltered_df.columns if "%" in c and c not in keep]
+        return unfiltered_df.drop(columns=extra) if extra else unfiltered_df
 
     def _no_predictions(
         self, rows: int, dk: FreqaiDataKitchen
