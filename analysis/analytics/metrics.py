@@ -6,6 +6,7 @@ are derived afterwards from the few resulting rows, identically for every breakd
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from tribar.analysis.analytics.performance import profit_factor_of_sums
 from tribar.analysis.analytics.results import GROUP_COLUMNS
 from tribar.analysis.analytics.sqlfuncs import as_float
 from tribar.analysis.ledger.schema import trades
@@ -41,10 +43,9 @@ def aggregate_columns() -> list[sa.Label[Any]]:
 
 
 def profit_factor(gross_profit: float, gross_loss: float) -> float | None:
-    """Freqtrade's definition (rpc.py): wins / |losses|, inf without losses; None with neither."""
-    if gross_loss > 0:
-        return gross_profit / gross_loss
-    return float("inf") if gross_profit > 0 else None
+    """``performance.profit_factor_of_sums`` (inf without losses) with undefined as None."""
+    value = profit_factor_of_sums(gross_profit, gross_loss)
+    return None if math.isnan(value) else value
 
 
 def derive(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,9 +4,17 @@ Conventions:
 
 * ``daily_returns`` are simple (not log) returns per period; NaNs are dropped. Crypto trades
   every day, so annualisation uses 365 periods per year by default.
-* Sharpe and Sortino use a zero risk-free rate and the sample standard deviation (ddof=1).
+* Sharpe and Sortino use a zero risk-free rate. The annualised ``sharpe_ratio`` (and its
+  bootstrap interval) uses the population standard deviation (ddof=0), as Freqtrade's
+  ``freqtrade.data.metrics.calculate_sharpe_from_balance`` does, so ``tribar evaluate`` and
+  ``tribar report`` (which calls Freqtrade's function) give the same figure for the same daily
+  returns. The per-period Sharpe inside PSR/DSR keeps the sample deviation (ddof=1) of Bailey &
+  López de Prado.
 * A series with zero variance (all returns equal) has an infinite Sharpe of the sign of its mean,
   or NaN when the mean is zero too; fewer than two returns give NaN.
+* Profit factor (``profit_factor`` / ``profit_factor_of_sums``, the only implementation: the
+  ledger summary and paper acceptance call it too): inf with no losing trade, NaN when there is
+  neither profit nor loss. Result types that hold ``float | None`` store that NaN as None.
 * ``probabilistic_sharpe_ratio`` and ``deflated_sharpe_ratio`` work with the *per-period*
   (non-annualised) Sharpe ratio, as in Bailey & López de Prado (2012, 2014).
 
@@ -44,19 +52,20 @@ def _ratio_of_zero_spread(mean: float) -> float:
     return math.nan if mean == 0.0 else math.copysign(math.inf, mean)
 
 
-def _per_period_sharpe(r: FloatArray) -> float:
+def _per_period_sharpe(r: FloatArray, ddof: int = 1) -> float:
     if r.size < 2:
         return math.nan
     mean = float(r.mean())
     # Equality test rather than std == 0: the float std of identical values can be 1e-19.
     if np.all(r == r[0]):
         return _ratio_of_zero_spread(mean)
-    return mean / float(r.std(ddof=1))
+    return mean / float(r.std(ddof=ddof))
 
 
 def sharpe_ratio(daily_returns: ReturnsLike, periods_per_year: float = 365) -> float:
-    """Annualised Sharpe ratio ``mean / std * sqrt(periods_per_year)`` (risk-free rate 0)."""
-    return _per_period_sharpe(_returns(daily_returns)) * math.sqrt(periods_per_year)
+    """Annualised Sharpe ratio ``mean / std * sqrt(periods_per_year)`` (risk-free rate 0,
+    population std as Freqtrade's ``calculate_sharpe_from_balance``)."""
+    return _per_period_sharpe(_returns(daily_returns), ddof=0) * math.sqrt(periods_per_year)
 
 
 def sortino_ratio(
@@ -142,6 +151,19 @@ def calmar_ratio(equity: pd.Series | npt.ArrayLike, periods_per_year: float = 36
     return growth / max_dd
 
 
+def profit_factor_of_sums(gross_profit: float, gross_loss: float) -> float:
+    """The one profit-factor convention of tribar: ``gross_profit / gross_loss`` (``gross_loss``
+    as a positive amount); inf with profit but no loss, NaN with neither (undefined)."""
+    if gross_loss < 0 or gross_profit < 0:
+        raise ValueError(
+            f"profit_factor_of_sums: gross_profit ({gross_profit}) and gross_loss ({gross_loss}) "
+            "must be >= 0"
+        )
+    if gross_loss > 0:
+        return gross_profit / gross_loss
+    return math.inf if gross_profit > 0 else math.nan
+
+
 def profit_factor(trade_pnls: ReturnsLike) -> float:
     """Gross profit over gross loss. inf without losing trades, NaN without any trades."""
     pnl = _returns(trade_pnls)
@@ -149,9 +171,7 @@ def profit_factor(trade_pnls: ReturnsLike) -> float:
         return math.nan
     gains = float(pnl[pnl > 0].sum())
     losses = float(-pnl[pnl < 0].sum())
-    if losses == 0.0:
-        return math.inf if gains > 0 else math.nan
-    return gains / losses
+    return profit_factor_of_sums(gains, losses)
 
 
 def exposure(
@@ -242,7 +262,7 @@ def block_bootstrap_sharpe_ci(
     for lo in range(0, n_boot, chunk):
         hi = min(n_boot, lo + chunk)
         sample = r[_stationary_bootstrap_indices(r.size, hi - lo, block, rng)]
-        std = sample.std(axis=1, ddof=1)
+        std = sample.std(axis=1, ddof=0)  # as sharpe_ratio
         constant = np.all(sample == sample[:, :1], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             sharpes[lo:hi] = np.where(constant, np.nan, sample.mean(axis=1) / std)

@@ -117,7 +117,7 @@ def figures(equity: pd.Series, trades: pd.DataFrame) -> Recomputed:
     grid = pd.date_range(START, END, freq="1D")
     daily = np.array([equity[equity.index <= t].iloc[-1] for t in grid])
     r = daily[1:] / daily[:-1] - 1
-    sd = r.std(ddof=1)
+    sd = r.std(ddof=0)  # Freqtrade's calculate_sharpe_from_balance convention
     sharpe = r.mean() / sd * math.sqrt(365) if sd > 0 else math.nan
     downside = math.sqrt(np.mean(np.minimum(r, 0) ** 2))
     values = equity.to_numpy()
@@ -131,7 +131,7 @@ def figures(equity: pd.Series, trades: pd.DataFrame) -> Recomputed:
     busy = np.zeros(len(minutes), dtype=bool)
     for _, t in trades.iterrows():
         busy |= (minutes >= t["open_date"]) & (minutes < t["close_date"])
-    sr = r.mean() / sd if sd > 0 else math.nan
+    sr = r.mean() / r.std(ddof=1) if sd > 0 else math.nan  # PSR: sample std
     psr = stats.norm.cdf(
         sr * math.sqrt(len(r) - 1)
         / math.sqrt(1 - stats.skew(r) * sr + (stats.kurtosis(r, fisher=False) - 1) / 4 * sr**2)

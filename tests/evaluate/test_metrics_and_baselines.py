@@ -64,7 +64,7 @@ def test_performance_figures_by_hand() -> None:
     assert (p.avg_win, p.avg_loss) == (0.03, -0.01)
     assert p.profit_factor == 3.0
     assert p.total_return == pytest.approx(0.06)
-    assert p.sharpe == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(365))
+    assert p.sharpe == pytest.approx(returns.mean() / returns.std(ddof=0) * math.sqrt(365))
     assert p.max_drawdown == pytest.approx(1 - 990 / 1020)
     assert p.exposure == pytest.approx(2.5 / 10)
     assert p.psr == pytest.approx(perf.probabilistic_sharpe_ratio(returns))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def test_each_failing_criterion_makes_it_no_go() -> None:
 
 def test_profit_factor_conventions() -> None:
     assert profit_factor(pd.Series([], dtype=float)) is None
-    assert profit_factor(pd.Series([1.0, 2.0])) == 0.0  # Freqtrade: no losses -> 0
+    assert profit_factor(pd.Series([1.0, 2.0])) == math.inf  # tribar's one convention
+    assert profit_factor(pd.Series([0.0])) is None  # neither profit nor loss: undefined
+    assert profit_factor(pd.Series([-1.0])) == 0.0
     assert profit_factor(pd.Series([3.0, -1.0, -2.0])) == 1.0
 
 

@@ -9,6 +9,7 @@ gets the verdict TOO SHORT instead of GO or NO-GO: the figures would mean nothin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -16,6 +17,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from tribar.analysis.analytics import performance as perf
 
 Verdict = Literal["GO", "NO-GO", "TOO SHORT"]
 
@@ -80,12 +83,10 @@ class AcceptanceResult:
 
 
 def profit_factor(profits: pd.Series) -> float | None:
-    """Gross profit / gross loss; None without closed trades, 0 without losses (Freqtrade)."""
-    if profits.empty:
-        return None
-    gains = float(profits[profits > 0].sum())
-    losses = float(-profits[profits < 0].sum())
-    return gains / losses if losses > 0 else 0.0
+    """``performance.profit_factor`` (inf without losses) with undefined (no trade, or no
+    profit and no loss) as None."""
+    value = perf.profit_factor(profits)
+    return None if math.isnan(value) else value
 
 
 def judge(

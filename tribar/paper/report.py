@@ -196,8 +196,10 @@ def _first(dates: pd.Series) -> datetime:
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None or not np.isfinite(value):
+    if value is None or np.isnan(value):
         return "n/a"
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if unit == "%":
         return f"{value * 100:.2f} %"
     if unit == "ms":
