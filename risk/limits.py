@@ -99,6 +99,18 @@ class RiskLimits(BaseModel):
     max_trades_per_hour: int = Field(default=6, ge=1)
     sizing: SizingParams = SizingParams()
 
+    @field_validator("max_drawdown_pct")
+    @classmethod
+    def _drawdown_is_percent(cls, value: float) -> float:
+        # Percent, not a ratio: 0.15 almost always means 15 %, and a 0.15 % halt would stop
+        # the bot on its first losing candle.
+        if value < 1.0:
+            raise ValueError(
+                f"max_drawdown_pct={value:g} is {value:g} %; the unit is percent, "
+                f"write {value * 100:g} for {value * 100:g} % (a value in [1, 100])"
+            )
+        return value
+
     @field_validator("blacklist_symbols")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
@@ -203,7 +215,24 @@ def _field_for(key_path: tuple[str, ...]) -> tuple[type[BaseModel], str] | None:
     return None
 
 
+# The unit of every percent or ratio field, appended to its error message.
+_UNITS: dict[str, str] = {
+    "max_drawdown_pct": "percent: 15 = 15 %",
+    "max_position_pct": "a fraction of equity: 0.1 = 10 %",
+    "kelly_fraction": "a multiplier on full Kelly: 0.5 = half Kelly",
+    "vol_scale_min": "a multiplier on the stake: 1 = unscaled",
+    "vol_scale_max": "a multiplier on the stake: 1 = unscaled",
+}
+
+
 def _expected(model: type[BaseModel], name: str) -> str:
+    """What a field accepts, in words, with its unit (e.g. "a number in (0, 100] (percent…)")."""
+    words = _expected_bounds(model, name)
+    unit = _UNITS.get(name)
+    return f"{words} ({unit})" if unit else words
+
+
+def _expected_bounds(model: type[BaseModel], name: str) -> str:
     """What a field accepts, in words, from its type and bounds (e.g. "a number in (0, 100]")."""
     info = model.model_fields[name]
     if info.annotation == list[str]:
