@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || need+=(postgresql)
 command -v chromium > /dev/null || need+=(chromium)
+command -v promtool > /dev/null || need+=(prometheus)
 
 if ((${#need[@]} == 0)); then
   exit 0

@@ -1,0 +1,1 @@
+"""Prometheus monitoring of a running tribar bot (metrics, exporter, bot monitor)."""
