@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.foundation.ftrun import FREQTRADE_TEMPLATES, REPO_ROOT, run_tribar
+from tribar.bundle_paths import FREQAIMODEL_DIR
 from tribar.markets import BUNDLED_SNAPSHOT
 
 pytestmark = pytest.mark.freqtrade
@@ -50,6 +51,8 @@ def test_hyperopt_runs_a_few_epochs_offline(tmp_path: Path) -> None:
     result = run_tribar(
         "ft", "hyperopt", "-c", "config.json", *SAMPLE,
         "--userdir", str(userdir), "--datadir", str(REPO_ROOT / "user_data/data/binance"),
+        # config.json enables FreqAI; another --userdir has no freqaimodels/ of its own.
+        "--freqaimodel-path", str(FREQAIMODEL_DIR),
         "--hyperopt-loss", "SharpeHyperOptLoss", "--spaces", "buy", "--epochs", "3",
         "--timerange", "20250301-20250401", "-j", "2", "--disable-param-export",
     )  # fmt: skip
