@@ -76,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tribar import ui
     from tribar.ml import features_cli
+    from tribar.tuning import cli as tune_cli
 
     ui.register(sub)
     features_cli.register(sub)
+    tune_cli.register(sub)
     return parser
 
 
