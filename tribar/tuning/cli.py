@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tribar.evaluate.setup import BUNDLED_DATA
+from tribar.evaluate.setup import BUNDLED_DATA, REPO_ROOT
 
+STRATEGY_PARAMS = REPO_ROOT / "strategies" / "TripleBarrierML.json"
 DEFAULT_STORAGE_FILE = Path("user_data/tuning/model_study.sqlite")
 DEFAULT_STUDY = "tribar-model-study"
 DEFAULT_PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "BNB/USDT", "DOGE/USDT")
@@ -123,6 +124,90 @@ def _print_trials(study: Any) -> None:
         )
 
 
+def _tune_paths(args: argparse.Namespace) -> Any:
+    from tribar.tuning.promotion import TunePaths
+
+    tuning = Path(args.tuning_dir)
+    return TunePaths(
+        strategy_file=Path(args.strategy_file),
+        overlay_file=Path(args.overlay_file or tuning / "tuned-config.json"),
+        history_dir=tuning / "history",
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from tribar.tuning.weekly import TuneLockedError, TuneRunError, WeeklyOptions, run_weekly
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    end = (
+        datetime.fromisoformat(args.end).replace(tzinfo=UTC)
+        if args.end
+        else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    options = WeeklyOptions(
+        configs=[Path(c) for c in (args.config or ["config.json"])], paths=_tune_paths(args),
+        work_dir=Path(args.tuning_dir) / "runs", end=end, days=args.days,
+        holdout_days=args.holdout_days, trials=args.trials, epochs=args.epochs, jobs=args.jobs,
+        storage=args.storage, datadir=Path(args.datadir), pairs=args.pairs,
+        reload_bot=args.reload,
+        seed=args.seed,
+    )  # fmt: skip
+    try:
+        outcome = run_weekly(options)
+    except TuneLockedError as exc:
+        print(f"tribar tune run: {exc}", file=sys.stderr)
+        return 3
+    except (TuneRunError, ValueError, FileNotFoundError) as exc:
+        print(f"tribar tune run: {exc}", file=sys.stderr)
+        return 2
+    print(outcome.message)
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from tribar.tuning.promotion import history
+
+    entries = history(_tune_paths(args))
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(e) for e in entries], default=str))
+        return 0
+    if not entries:
+        print("no tune history yet")
+    for e in entries:
+        print(f"{e.stamp}  {e.action:<9} {e.reason}")
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from tribar.tuning.promotion import rollback
+
+    try:
+        entry = rollback(_tune_paths(args), to=args.to)
+    except ValueError as exc:
+        print(f"tribar tune rollback: {exc}", file=sys.stderr)
+        return 2
+    print(f"{entry.stamp}: {entry.reason}; reload the bot (/reload_config) to use it")
+    return 0
+
+
+def _path_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tuning-dir", default="user_data/tuning",
+        help="history, work folders, lock and tuned-config.json (default user_data/tuning)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--strategy-file", default=str(STRATEGY_PARAMS),
+        help="the strategy's parameter file a promotion writes (Freqtrade reads it at start)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--overlay-file", default=None, help="default <tuning-dir>/tuned-config.json"
+    )
+
+
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage", default=None,
@@ -166,6 +251,38 @@ def register(subparsers: Any) -> None:
     study.add_argument("--heartbeat-seconds", type=int, default=10)
     study.add_argument("--grace-seconds", type=int, default=30)
     study.set_defaults(func=_cmd_study)
+
+    run = tune_sub.add_parser(
+        "run",
+        help="the weekly job: model study, hyperopt, validation on a held-back window, promotion",
+    )
+    run.add_argument("-c", "--config", action="append", default=None, help="config files")
+    _path_arguments(run)
+    run.add_argument("--storage", default=None, help="Optuna RDB URL for the study")
+    run.add_argument("--days", type=int, default=90, help="tuning window (days)")
+    run.add_argument("--holdout-days", type=int, default=30, help="held-back most recent days")
+    run.add_argument("--end", default=None, help="end of the held-back window, YYYY-MM-DD")
+    run.add_argument("--trials", type=int, default=50)
+    run.add_argument("--epochs", type=int, default=100, help="hyperopt epochs")
+    run.add_argument("-j", "--jobs", type=int, default=-1, help="hyperopt workers (-1: all cores)")
+    run.add_argument("--pairs", nargs="+", default=None, help="default: the config's whitelist")
+    run.add_argument("--datadir", default=str(BUNDLED_DATA))
+    run.add_argument("--seed", type=int, default=None, help="repeatable study and hyperopt")
+    run.add_argument(
+        "--reload", action="store_true",
+        help="after a promotion, ask the running bot to reload_config (REST API)",
+    )  # fmt: skip
+    run.set_defaults(func=_cmd_run)
+
+    hist = tune_sub.add_parser("history", help="every weekly decision, oldest first")
+    _path_arguments(hist)
+    hist.add_argument("--json", action="store_true")
+    hist.set_defaults(func=_cmd_history)
+
+    back = tune_sub.add_parser("rollback", help="put an earlier promotion back in service")
+    _path_arguments(back)
+    back.add_argument("--to", default=None, help="history stamp (default: the one before)")
+    back.set_defaults(func=_cmd_rollback)
 
     trials = tune_sub.add_parser("trials", help="list the study's trials and the best design's DSR")
     _storage_arguments(trials)

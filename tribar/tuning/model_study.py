@@ -240,7 +240,11 @@ def score_design(
     for pair, candles in candles_by_pair.items():
         data = label_pair(candles, design, fee)
         x = data.features.to_numpy(dtype=float)
-        for fold in purged_walk_forward_folds(len(x), n_folds, design.horizon, embargo):
+        try:
+            folds = purged_walk_forward_folds(len(x), n_folds, design.horizon, embargo)
+        except ValueError:
+            continue  # too few candles for this horizon: no prediction, no trade
+        for fold in folds:
             train = fold.train[np.isfinite(data.take_profit[fold.train])]
             y_train = data.take_profit[train]
             if train.size < 50 or np.unique(y_train).size < 2:
