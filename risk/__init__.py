@@ -12,6 +12,7 @@ from tribar.risk.circuit_breaker import (
     Halt,
 )
 from tribar.risk.clock import next_utc_midnight, start_of_utc_day
+from tribar.risk.decision import CAP_STEPS, DECISION_ORDER, EntryDecision, EntryRequest
 from tribar.risk.equity import mark_to_market_equity
 from tribar.risk.kelly import (
     kelly_fraction,
@@ -31,16 +32,17 @@ from tribar.risk.manager import (
     HALT_BALANCE_FLOOR,
     HALT_DAILY_LOSS,
     HALT_DRAWDOWN,
-    EntryDecision,
+    DecisionListener,
     EquityStatus,
     RiskManager,
-    StakeDecision,
 )
 from tribar.risk.protections import default_protections
 from tribar.risk.volatility import rolling_baseline_atr, volatility_scale
 
 __all__ = [
+    "CAP_STEPS",
     "DAILY_LOSS_LOCK_REASON",
+    "DECISION_ORDER",
     "DEFAULT_LIMITS_FILE",
     "HALT_BALANCE_FLOOR",
     "HALT_DAILY_LOSS",
@@ -49,14 +51,15 @@ __all__ = [
     "BreakerEvent",
     "BreakerState",
     "CircuitBreaker",
+    "DecisionListener",
     "EntryDecision",
+    "EntryRequest",
     "EquityStatus",
     "Halt",
     "RiskConfigError",
     "RiskLimits",
     "RiskManager",
     "SizingParams",
-    "StakeDecision",
     "default_protections",
     "kelly_fraction",
     "load_risk_limits",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -152,7 +152,7 @@ class CircuitBreaker:
         """Plain JSON-ready dict for monitoring, the REST API and Telegram.
 
         Reflects the last refresh; the bot loop refreshes on every ``is_halted`` call
-        (``RiskManager.update_equity`` and ``check_entry`` make one).
+        (``RiskManager.update_equity`` and ``decide`` make one).
         """
         with self._lock:
             halts = self.halts()
@@ -219,6 +219,13 @@ class CircuitBreaker:
             events = self._expire(now)
         self._notify(events)
         return any(e.change is BreakerChange.CLEARED for e in events)
+
+    def restore(self, halts: Iterable[Halt]) -> None:
+        """Put back halts a restart lost (``tribar.risk.store``), without notifying anyone: they
+        were announced when they tripped. A key that already holds keeps its current halt."""
+        with self._lock:
+            for halt in halts:
+                self._halts.setdefault(halt.key, halt)
 
     # Internals: the _-methods below run with the lock held and return events, which the
     # public methods deliver after releasing it.

@@ -6,7 +6,8 @@ they run inside Freqtrade's bot loop where an exception skips the candle and hid
 Formulas (also in docs/risk.md):
 
 * Kelly fraction            f* = (b·p - q) / b,   q = 1 - p
-* Position fraction         f  = min(fraction · f*, max_position_pct),  0 when f* ≤ 0
+* Position fraction         f  = fraction · f*,  0 when f* ≤ 0 (the max_position_pct cap is
+                            applied once, in RiskManager.decide, after the volatility scale)
 * Net barrier returns (long, fee φ per side, moves w = k_tp·ATR/P, l = k_sl·ATR/P)
       r_win  = (1 + w)(1 - φ)/(1 + φ) - 1
       r_loss = (1 - l)(1 - φ)/(1 + φ) - 1
@@ -27,7 +28,6 @@ from typing import Any
 from tribar.risk._numbers import finite_float, positive_float
 
 DEFAULT_KELLY_FRACTION = 0.5
-DEFAULT_MAX_POSITION_PCT = 0.10
 # With k = 20 the realised ratio gets half the weight after ~20 wins and ~20 losses:
 # the sample mean of fat-tailed trade returns is too noisy to trust much earlier.
 DEFAULT_PAYOFF_PRIOR_STRENGTH = 20.0
@@ -39,35 +39,29 @@ def _unit_interval_open_closed(value: Any) -> float | None:
     return number if number is not None and 0.0 < number <= 1.0 else None
 
 
-def kelly_fraction(
-    p: Any,
-    b: Any,
-    *,
-    fraction: Any = DEFAULT_KELLY_FRACTION,
-    max_position_pct: Any = DEFAULT_MAX_POSITION_PCT,
-) -> float:
-    """Fraction of equity to put into one position, in ``[0, max_position_pct]``.
+def kelly_fraction(p: Any, b: Any, *, fraction: Any = DEFAULT_KELLY_FRACTION) -> float:
+    """Fractional Kelly: the fraction of equity one position deserves, in ``[0, fraction]``.
 
     ``p`` is the calibrated probability of hitting take-profit, ``b`` the net payoff ratio
     (average win / average loss). ``fraction`` scales full Kelly (½ by default: it gives up a
     quarter of the growth rate for half the variance, and forgives an overconfident ``p``).
     There is deliberately no minimum bet: a non-positive edge means negative expectancy.
+    No cap here: ``max_position_pct`` is enforced once, by ``RiskManager.decide``.
 
     Returns 0.0 when p ∉ [0, 1], b ≤ 0, any argument is NaN/inf/non-numeric, or
-    ``fraction`` / ``max_position_pct`` lie outside (0, 1].
+    ``fraction`` lies outside (0, 1].
     """
     prob = finite_float(p)
     ratio = positive_float(b)
     scale = _unit_interval_open_closed(fraction)
-    cap = _unit_interval_open_closed(max_position_pct)
-    if prob is None or ratio is None or scale is None or cap is None:
+    if prob is None or ratio is None or scale is None:
         return 0.0
     if not 0.0 <= prob <= 1.0:
         return 0.0
     edge = (ratio * prob - (1.0 - prob)) / ratio
     if not edge > 0.0:
         return 0.0
-    return min(scale * edge, cap)
+    return scale * edge
 
 
 def _net_barrier_returns(

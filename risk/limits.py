@@ -26,17 +26,14 @@ import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from tribar.risk.kelly import (
-    DEFAULT_KELLY_FRACTION,
-    DEFAULT_MAX_POSITION_PCT,
-    DEFAULT_PAYOFF_PRIOR_STRENGTH,
-)
+from tribar.risk.kelly import DEFAULT_KELLY_FRACTION, DEFAULT_PAYOFF_PRIOR_STRENGTH
 from tribar.risk.volatility import DEFAULT_BASELINE_WINDOW, DEFAULT_SCALE_MAX, DEFAULT_SCALE_MIN
 
 CONFIG_SECTION = "tribar"
 LIMITS_KEY = "risk_limits"
 LIMITS_FILE_KEY = "risk_limits_file"
 DEFAULT_LIMITS_FILE = Path("config/risk_limits.json")
+DEFAULT_MAX_POSITION_PCT = 0.10
 
 STABLECOIN_PAIRS = ("(USDC|FDUSD|TUSD|USDP|DAI|BUSD)/.*",)
 

@@ -15,32 +15,41 @@ Which Freqtrade callback calls what:
 ``bot_loop_start``         ``update_equity(total_equity, current_time)``;
                            ``daily_loss_lock_until(pnl_today, current_time)`` -> if a date:
                            ``self.lock_pair("*", until - 1 s, DAILY_LOSS_LOCK_REASON)``
-``custom_stake_amount``    ``stake_for_entry(...).stake`` (0 means skip)
-``confirm_trade_entry``    ``check_entry(pair, current_time, recent_entry_times).allowed``
+``custom_stake_amount``    ``decide(EntryRequest(...))`` -> ``.stake`` (0 means skip)
+``confirm_trade_entry``    the allowed flag of the decision ``custom_stake_amount`` made
 ``leverage``               ``leverage(pair, proposed_leverage, max_leverage, trading_mode)``
 =========================  ============================================================
 
-Limit -> enforcing method: max_position_value_usd, max_total_exposure_usd -> stake_for_entry;
-max_daily_loss_usd -> daily_loss_lock_until; max_drawdown_pct, min_account_balance_usd ->
-update_equity (they trip the breaker, which check_entry reads); max_trades_per_hour,
-blacklist_symbols -> check_entry; max_leverage -> leverage.
+Limit -> where it is enforced: every entry-time limit (halts, blacklist_symbols,
+max_trades_per_hour, max_position_pct, max_position_value_usd, max_total_exposure_usd, the
+exchange min/max stake) -> ``decide``, once each, in ``DECISION_ORDER``. max_daily_loss_usd ->
+``daily_loss_lock_until`` and max_drawdown_pct, min_account_balance_usd -> ``update_equity``
+trip the breaker, which ``decide`` reads; max_leverage -> ``leverage``.
 
 Not thread-safe on its own: call the writers (update_equity, daily_loss_lock_until,
-reset_halt) from Freqtrade's bot loop only. The breaker it holds is safe to read anywhere.
+reset_halt, decide) from Freqtrade's bot loop only. The breaker it holds is safe to read
+anywhere.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from tribar.risk._numbers import finite_float, positive_float
-from tribar.risk.circuit_breaker import CircuitBreaker
+from tribar.risk.circuit_breaker import CircuitBreaker, Halt
 from tribar.risk.clock import as_utc, next_utc_midnight
-from tribar.risk.kelly import kelly_fraction, shrunk_payoff_ratio, split_profit_ratios
+from tribar.risk.decision import EntryDecision, EntryRequest
+from tribar.risk.kelly import (
+    kelly_fraction,
+    payoff_ratio_from_barriers,
+    shrunk_payoff_ratio,
+    split_profit_ratios,
+)
 from tribar.risk.limits import RiskLimits
 from tribar.risk.protections import default_protections
 from tribar.risk.volatility import volatility_scale
@@ -55,25 +64,19 @@ DAILY_LOSS_LOCK_REASON = "tribar risk: max_daily_loss_usd reached"
 
 _RATE_WINDOW = timedelta(hours=1)
 
+logger = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class StakeDecision:
-    """Stake in stake currency (margin, before leverage); 0.0 means "skip this entry"."""
-
-    stake: float
-    reason: str
-    kelly_fraction: float = 0.0
-    volatility_scale: float = 0.0
-
-    @property
-    def skip(self) -> bool:
-        return self.stake <= 0.0
+DecisionListener = Callable[[EntryDecision], None]
 
 
-@dataclass(frozen=True)
-class EntryDecision:
-    allowed: bool
-    reason: str
+def _show(value: Any) -> str:
+    """A number as a short plain figure (numpy scalars print as ``np.float64(…)``)."""
+    if value is None or isinstance(value, bool | str | bytes):
+        return repr(value)
+    try:
+        return f"{float(value):.6g}"
+    except (TypeError, ValueError, OverflowError):
+        return repr(value)
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,6 @@ class EquityStatus:
     drawdown_pct: float | None
     halted: bool
     reason: str
-
-
-def _skip(reason: str, kelly: float = 0.0, scale: float = 0.0) -> StakeDecision:
-    return StakeDecision(0.0, reason, kelly, scale)
 
 
 class RiskManager:
@@ -104,6 +103,7 @@ class RiskManager:
         self._peak = positive_float(equity_peak)
         # Patterns were validated by RiskLimits; Freqtrade matches them whole and ignoring case.
         self._blacklist = [re.compile(p, re.IGNORECASE) for p in limits.blacklist_symbols]
+        self._decision_listeners: list[DecisionListener] = []
 
     @property
     def limits(self) -> RiskLimits:
@@ -120,112 +120,122 @@ class RiskManager:
     # Sizing -------------------------------------------------------------------------------
 
     def payoff_ratio(self, geometric_b: Any, closed_profit_ratios: Iterable[Any]) -> float:
-        """b for ``stake_for_entry``: the barrier ratio shrunk toward realised trades."""
+        """b for ``decide``: the barrier ratio shrunk toward realised trades."""
         wins, losses = split_profit_ratios(closed_profit_ratios)
         strength = self._limits.sizing.payoff_prior_strength
         return shrunk_payoff_ratio(geometric_b, wins, losses, prior_strength=strength)
 
-    def stake_for_entry(
-        self,
-        pair: str,
-        p: Any,
-        b: Any,
-        current_atr: Any,
-        baseline_atr: Any,
-        equity: Any,
-        open_exposure_usd: Mapping[str, Any],
-        min_stake: Any,
-        max_stake: Any,
-        *,
-        leverage: Any = 1.0,
-    ) -> StakeDecision:
-        """Kelly -> x volatility scale -> caps -> exposure -> exchange min/max -> skip.
+    def add_decision_listener(self, listener: DecisionListener) -> None:
+        """``listener(decision)`` after every ``decide`` (monitoring counts refusals by
+        ``decision.code``). Exceptions in a listener are logged and swallowed."""
+        self._decision_listeners.append(listener)
 
-        ``open_exposure_usd`` maps each pair with open trades to its position value
-        (notional, stake x leverage) in stake currency. ``min_stake``/``max_stake`` are what
-        Freqtrade passes to ``custom_stake_amount`` (min may be None). A stake below the
-        exchange minimum is skipped rather than rounded up: Freqtrade would raise it by up to
-        30 %, past what Kelly and the caps allow.
+    def remove_decision_listener(self, listener: DecisionListener) -> None:
+        if listener in self._decision_listeners:
+            self._decision_listeners.remove(listener)
+
+    def decide(self, request: EntryRequest) -> EntryDecision:
+        """The one pre-trade decision: every check and cap, in ``DECISION_ORDER``.
+
+        Never raises: a field that is missing, NaN, infinite or of the wrong type refuses the
+        entry with a reason naming it. Each refusal and each resize is logged at INFO and every
+        decision goes to the decision listeners.
         """
-        sizing = self._limits.sizing
-        kelly = kelly_fraction(
-            p, b, fraction=sizing.kelly_fraction, max_position_pct=sizing.max_position_pct
-        )
-        if kelly <= 0.0:
-            return _skip(f"no positive edge (p={p!r}, b={b!r})")
-        scale = volatility_scale(
-            current_atr, baseline_atr, sizing.vol_scale_min, sizing.vol_scale_max
-        )
-        if scale <= 0.0:
-            return _skip(
-                f"no volatility scale (atr={current_atr!r}, baseline={baseline_atr!r})", kelly
+        try:
+            decision = self._decide(request)
+        except Exception as exc:  # the bot loop must get an answer, not a crash
+            logger.exception("risk decision failed for %r", request)
+            decision = EntryDecision(
+                False, 0.0, "request", f"risk decision failed: {exc!r}",
+                str(getattr(request, "pair", "")),
+            )  # fmt: skip
+        if decision.refused:
+            logger.info("%s: entry refused [%s]: %s", decision.pair, decision.code, decision.reason)
+        elif decision.resized:
+            logger.info("%s: stake resized [%s]: %s", decision.pair, decision.code, decision.reason)
+        for listener in list(self._decision_listeners):
+            try:
+                listener(decision)
+            except Exception:  # a monitoring bug must not block trading
+                logger.exception("risk decision listener %r failed", listener)
+        return decision
+
+    def _decide(self, request: EntryRequest) -> EntryDecision:
+        if not isinstance(request, EntryRequest):
+            return EntryDecision(False, 0.0, "request", f"not an EntryRequest: {request!r}")
+        pair, now = request.pair, request.time
+        if not isinstance(pair, str) or not pair or not isinstance(now, datetime):
+            return EntryDecision(
+                False, 0.0, "request", f"invalid pair or clock ({pair!r}, {now!r})"
             )
-        return self._capped_stake(
-            pair, equity, open_exposure_usd, min_stake, max_stake, leverage,
-            fraction_of_equity=kelly * scale, kelly=kelly, scale=scale,
-        )  # fmt: skip
+        now = as_utc(now)
+        kelly_mode = request.sizing == "kelly"
+        if not kelly_mode and request.sizing != "fixed":
+            return self._refuse(
+                request, "request", f"sizing must be 'kelly' or 'fixed', got {request.sizing!r}"
+            )
 
-    def cap_fixed_stake(
-        self,
-        pair: str,
-        stake: Any,
-        equity: Any,
-        open_exposure_usd: Mapping[str, Any],
-        min_stake: Any,
-        max_stake: Any,
-        *,
-        leverage: Any = 1.0,
-    ) -> StakeDecision:
-        """A stake chosen elsewhere (Freqtrade's ``stake_amount``) under the same hard limits:
-        position value, total exposure, exchange min/max. Kelly's ``max_position_pct`` is part of
-        Kelly sizing and does not apply here."""
-        wanted = positive_float(stake)
-        if wanted is None:
-            return _skip(f"invalid stake {stake!r}")
-        return self._capped_stake(
-            pair, equity, open_exposure_usd, min_stake, max_stake, leverage, fixed_stake=wanted
-        )
+        # Gates: no sizing work for an entry that may not happen at all.
+        if self._breaker.is_halted(now):
+            return self._refuse(request, "circuit_breaker", f"risk halt: {self._breaker.reason}")
+        if self.is_blacklisted(pair):
+            return self._refuse(request, "blacklist_symbols", f"{pair} matches blacklist_symbols")
+        rate = self._rate_limit(now, request.recent_entry_times)
+        if rate is not None:
+            return self._refuse(request, "max_trades_per_hour", rate)
 
-    def _capped_stake(
-        self,
-        pair: str,
-        equity: Any,
-        open_exposure_usd: Mapping[str, Any],
-        min_stake: Any,
-        max_stake: Any,
-        leverage: Any,
-        *,
-        fraction_of_equity: float | None = None,
-        fixed_stake: float | None = None,
-        kelly: float = 0.0,
-        scale: float = 0.0,
-    ) -> StakeDecision:
-        """The one place the stake caps are enforced, whatever sized the trade."""
-        sizing = self._limits.sizing
-        account = positive_float(equity)
-        if account is None:
-            return _skip(f"equity unreadable or not positive ({equity!r})", kelly, scale)
-        lev = finite_float(leverage)
-        if lev is None or lev < 1.0:
-            return _skip(f"invalid leverage {leverage!r}", kelly, scale)
-        exposure = self._exposure(pair, open_exposure_usd)
-        if exposure is None:
-            return _skip("open exposure unreadable", kelly, scale)
-        pair_exposure, total_exposure = exposure
-        ceiling = positive_float(max_stake)
-        if ceiling is None:
-            return _skip(f"no stake available (max_stake={max_stake!r})", kelly, scale)
-        floor = 0.0 if min_stake is None else finite_float(min_stake)
-        if floor is None or floor < 0.0:
-            return _skip(f"invalid min_stake {min_stake!r}", kelly, scale)
+        inputs = self._read_inputs(request)
+        if isinstance(inputs, str):
+            return self._refuse(request, "inputs", inputs)
+        account, lev, pair_exposure, total_exposure, ceiling, floor = inputs
 
-        if fixed_stake is not None:
-            notional, binding = fixed_stake * lev, "fixed stake"
-        else:
-            wanted = fraction_of_equity or 0.0
-            fraction = min(wanted, sizing.max_position_pct)
-            binding = "max_position_pct" if wanted > fraction else "kelly x volatility"
+        payoff = kelly = scale = 0.0
+        binding: str | None = None
+        if kelly_mode:
+            stale = self._stale_signal(request, now)
+            if stale is not None:
+                return self._refuse(request, "signal_age", stale)
+            sizing = self._limits.sizing
+            geometric = payoff_ratio_from_barriers(
+                request.k_tp, request.k_sl, request.atr, request.price, request.fee,
+                is_short=bool(request.is_short),
+            )  # fmt: skip
+            payoff = self.payoff_ratio(geometric, request.closed_profit_ratios)
+            if payoff <= 0.0:
+                return self._refuse(
+                    request, "payoff_ratio",
+                    f"no payoff: barrier ratio {geometric:.4f} (k_tp={_show(request.k_tp)}, "
+                    f"k_sl={_show(request.k_sl)}, atr={_show(request.atr)}, "
+                    f"price={_show(request.price)}, fee={_show(request.fee)})",
+                )  # fmt: skip
+            kelly = kelly_fraction(request.probability, payoff, fraction=sizing.kelly_fraction)
+            if kelly <= 0.0:
+                return self._refuse(
+                    request, "kelly_edge",
+                    f"no positive edge: p={_show(request.probability)}, b={payoff:.4f}",
+                    payoff=payoff,
+                )  # fmt: skip
+            scale = volatility_scale(
+                request.atr, request.atr_baseline, sizing.vol_scale_min, sizing.vol_scale_max
+            )
+            if scale <= 0.0:
+                return self._refuse(
+                    request, "volatility_scale",
+                    f"no volatility scale (atr={_show(request.atr)}, "
+                    f"baseline={_show(request.atr_baseline)})",
+                    payoff=payoff, kelly=kelly,
+                )  # fmt: skip
+            fraction = kelly * scale
+            if fraction > sizing.max_position_pct:
+                fraction, binding = sizing.max_position_pct, "max_position_pct"
             notional = fraction * account
+            wanted = f"kelly {kelly:.4f} x vol {scale:.3f}"
+        else:
+            # Fixed stakes: max_position_pct belongs to Kelly sizing and does not apply.
+            fixed = positive_float(request.proposed_stake) or 0.0  # validated in _read_inputs
+            notional = fixed * lev
+            wanted = f"fixed stake {fixed:.4f}"
+
         limits = self._limits
         for name, room in (
             ("max_position_value_usd", limits.max_position_value_usd - pair_exposure),
@@ -233,66 +243,129 @@ class RiskManager:
         ):
             if room < notional:
                 notional, binding = room, name
-        if notional <= 0.0:
-            return _skip(f"no room left under {binding}", kelly, scale)
+                if notional <= 0.0:
+                    return self._refuse(
+                        request, name, f"no room left under {name} {getattr(limits, name):g}",
+                        payoff=payoff, kelly=kelly, scale=scale,
+                    )  # fmt: skip
         stake = notional / lev
         if stake > ceiling:
-            stake, binding = ceiling, "Freqtrade max_stake"
-        if stake < floor or stake <= 0.0:
-            return _skip(
-                f"stake {stake:.4f} ({binding}) below exchange minimum {floor:.4f}", kelly, scale
+            stake, binding = ceiling, "max_stake"
+        if stake < floor or not stake > 0.0:
+            return self._refuse(
+                request, "min_stake",
+                f"{wanted} -> {stake:.4f} (bound by {binding or 'sizing'}) below exchange "
+                f"minimum {floor:.4f}",
+                payoff=payoff, kelly=kelly, scale=scale,
+            )  # fmt: skip
+        reason = f"{wanted} -> {stake:.4f}" + (f" (bound by {binding})" if binding else "")
+        return EntryDecision(
+            True, stake, binding or "ok", reason, pair, now, binding, payoff, kelly, scale
+        )
+
+    def _refuse(
+        self, request: EntryRequest, code: str, reason: str, *,
+        payoff: float = 0.0, kelly: float = 0.0, scale: float = 0.0,
+    ) -> EntryDecision:  # fmt: skip
+        return EntryDecision(
+            False, 0.0, code, reason, request.pair, as_utc(request.time), None,
+            payoff, kelly, scale,
+        )  # fmt: skip
+
+    def _rate_limit(self, now: datetime, recent_entry_times: Any) -> str | None:
+        """Why max_trades_per_hour refuses, or None."""
+        if not isinstance(recent_entry_times, Iterable):
+            return f"recent entry times unreadable ({recent_entry_times!r})"
+        times = list(recent_entry_times)
+        if not all(isinstance(t, datetime) for t in times):
+            return "recent entry times unreadable (expected datetimes)"
+        # Entries stamped after `now` (same candle in a backtest) count too.
+        in_window = sorted(t for t in map(as_utc, times) if t > now - _RATE_WINDOW)
+        limit = self._limits.max_trades_per_hour
+        if len(in_window) < limit:
+            return None
+        next_slot = in_window[len(in_window) - limit] + _RATE_WINDOW
+        return (
+            f"{len(in_window)} entries in the last hour reached max_trades_per_hour "
+            f"{limit}; next entry after {next_slot.isoformat()}"
+        )
+
+    def _read_inputs(
+        self, request: EntryRequest
+    ) -> tuple[float, float, float, float, float, float] | str:
+        """(equity, leverage, pair exposure, total exposure, max_stake, min_stake), or why not."""
+        problems: list[str] = []
+        account = positive_float(request.equity)
+        if account is None:
+            problems.append(f"equity={_show(request.equity)} (expected a finite number > 0)")
+        lev = finite_float(request.leverage)
+        if lev is None or lev < 1.0:
+            problems.append(f"leverage={_show(request.leverage)} (expected a finite number >= 1)")
+        exposure = self._exposure(request.pair, request.open_exposure)
+        if exposure is None:
+            problems.append("open_exposure unreadable (expected pair -> finite value >= 0)")
+        ceiling = positive_float(request.max_stake)
+        if ceiling is None:
+            problems.append(f"max_stake={_show(request.max_stake)} (expected a finite number > 0)")
+        floor = 0.0 if request.min_stake is None else finite_float(request.min_stake)
+        if floor is None or floor < 0.0:
+            problems.append(
+                f"min_stake={_show(request.min_stake)} (expected None or a number >= 0)"
             )
-        if fixed_stake is not None:
-            return StakeDecision(
-                stake, f"fixed stake -> {stake:.4f} (bound by {binding})", 0.0, 0.0
-            )
-        reason = f"kelly {kelly:.4f} x vol {scale:.3f} -> {stake:.4f} (bound by {binding})"
-        return StakeDecision(stake, reason, kelly, scale)
+        if request.sizing == "fixed":
+            if positive_float(request.proposed_stake) is None:
+                problems.append(
+                    f"proposed_stake={_show(request.proposed_stake)} (expected a finite number > 0)"
+                )
+        else:
+            prob = finite_float(request.probability)
+            if prob is None or not 0.0 <= prob <= 1.0:
+                problems.append(
+                    f"probability={_show(request.probability)} (expected a number in [0, 1])"
+                )
+            for name in ("price", "atr", "atr_baseline"):
+                value = getattr(request, name)
+                if positive_float(value) is None:
+                    problems.append(f"{name}={_show(value)} (expected a finite number > 0)")
+        if problems:
+            return "invalid input: " + "; ".join(problems)
+        assert account is not None and lev is not None and exposure is not None  # for mypy
+        assert ceiling is not None and floor is not None
+        return account, lev, exposure[0], exposure[1], ceiling, floor
 
     @staticmethod
-    def _exposure(pair: str, open_exposure_usd: Any) -> tuple[float, float] | None:
+    def _stale_signal(request: EntryRequest, now: datetime) -> str | None:
+        """Why the signal candle is not the last closed candle at ``now``, or None."""
+        signal, timeframe = request.signal_time, request.timeframe
+        if not isinstance(signal, datetime) or not isinstance(timeframe, timedelta):
+            return f"signal candle time unknown (signal_time={signal!r}, timeframe={timeframe!r})"
+        if timeframe <= timedelta(0):
+            return f"timeframe {timeframe} is not positive"
+        closed_at = as_utc(signal) + timeframe
+        # Live calls arrive a little after the close; one full candle later, a newer candle
+        # should have been analysed and this one is old news.
+        if not closed_at <= now < closed_at + timeframe:
+            return (
+                f"signal candle of {as_utc(signal).isoformat()} is stale or from the future "
+                f"at {now.isoformat()} (timeframe {timeframe})"
+            )
+        return None
+
+    @staticmethod
+    def _exposure(pair: str, open_exposure: Any) -> tuple[float, float] | None:
         """(this pair's, total) open position value, or None if any value is unusable."""
-        if not isinstance(open_exposure_usd, Mapping):
+        if not isinstance(open_exposure, Mapping):
             return None
         total = 0.0
-        for value in open_exposure_usd.values():
+        for value in open_exposure.values():
             amount = finite_float(value)
             if amount is None or amount < 0.0:
                 return None
             total += amount
-        return finite_float(open_exposure_usd.get(pair, 0.0)) or 0.0, total
-
-    # Entry gate ---------------------------------------------------------------------------
+        return finite_float(open_exposure.get(pair, 0.0)) or 0.0, total
 
     def is_blacklisted(self, pair: str) -> bool:
         return any(pattern.fullmatch(pair) for pattern in self._blacklist)
-
-    def check_entry(
-        self, pair: str, now: datetime, recent_entry_times: Iterable[datetime]
-    ) -> EntryDecision:
-        """Halts, blacklist, then entries per hour. ``recent_entry_times``: open dates of
-        trades (any pair) from at least the last hour; older ones are ignored."""
-        if not isinstance(pair, str) or not isinstance(now, datetime):
-            return EntryDecision(False, f"invalid pair or clock ({pair!r}, {now!r})")
-        now = as_utc(now)
-        if self._breaker.is_halted(now):
-            return EntryDecision(False, f"risk halt: {self._breaker.reason}")
-        if self.is_blacklisted(pair):
-            return EntryDecision(False, f"{pair} matches blacklist_symbols")
-        times = list(recent_entry_times)
-        if not all(isinstance(t, datetime) for t in times):
-            return EntryDecision(False, "recent entry times unreadable")
-        # Entries stamped after `now` (same candle in a backtest) count too.
-        in_window = sorted(t for t in map(as_utc, times) if t > now - _RATE_WINDOW)
-        limit = self._limits.max_trades_per_hour
-        if len(in_window) >= limit:
-            next_slot = in_window[len(in_window) - limit] + _RATE_WINDOW
-            return EntryDecision(
-                False,
-                f"{len(in_window)} entries in the last hour reached max_trades_per_hour "
-                f"{limit}; next entry after {next_slot.isoformat()}",
-            )
-        return EntryDecision(True, "ok")
 
     # Account-level limits ------------------------------------------------------------------
 
@@ -301,7 +374,7 @@ class RiskManager:
 
         Both halts last until ``reset_halt``: a bot that lost this much needs a person, and
         resuming on its own would re-trip on the next loop anyway (the peak is unchanged).
-        An unreadable equity is not evaluated (``stake_for_entry`` refuses to size on it).
+        An unreadable equity is not evaluated (``decide`` refuses to size on it).
         """
         now = as_utc(now)
         value = finite_float(equity)
@@ -340,6 +413,12 @@ class RiskManager:
         self._breaker.clear(now, key=HALT_BALANCE_FLOOR)
         self._peak = finite_float(equity)
         return self.update_equity(equity, now)
+
+    def restore(self, equity_peak: float | None, halts: Iterable[Halt]) -> None:
+        """State a restart lost (``tribar.risk.store``): the drawdown reference and the halts."""
+        peak = finite_float(equity_peak)
+        self._peak = peak if peak is not None and peak >= 0.0 else None
+        self._breaker.restore(halts)
 
     def daily_loss_lock_until(self, realised_pnl_today_usd: Any, now: datetime) -> datetime | None:
         """Next UTC midnight while today's realised loss is at or past max_daily_loss_usd.

@@ -21,7 +21,7 @@ model class and paths come from config.json).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,18 +53,22 @@ from tribar.barrier_trade import (
 )
 from tribar.labels import BarrierSpec, triple_barrier_labels
 from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
+from tribar.monitoring.strategy_monitor import StrategyMonitor
 from tribar.paper.heartbeat import HEARTBEAT_FILE, HeartbeatRecorder
 from tribar.risk import (
     DAILY_LOSS_LOCK_REASON,
     BreakerEvent,
+    EntryDecision,
+    EntryRequest,
     RiskConfigError,
     RiskManager,
     load_risk_limits,
     mark_to_market_equity,
-    payoff_ratio_from_barriers,
     rolling_baseline_atr,
     start_of_utc_day,
 )
+from tribar.risk.clock import as_utc
+from tribar.risk.store import RiskStateStore, RiskStateSync, RiskStoreError
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,8 @@ LABEL = "&-tb"
 # Trade custom-data keys (read by the ledger mirror and the risk layer too). KEY_ATR and KEY_P
 # are also columns of the analysed frame, so a backtest's exported signal candles carry them.
 KEY_TP, KEY_SL, KEY_ATR, KEY_P = "tribar_tp", "tribar_sl", "tribar_atr", "tribar_p_tp"
+# The risk cap that shrank the stake (a tribar.risk.CAP_STEPS name); absent when none did.
+KEY_STAKE_CAP = "tribar_stake_cap"
 
 
 class TripleBarrierML(IStrategy):
@@ -153,9 +159,13 @@ class TripleBarrierML(IStrategy):
             self._risk.breaker.add_listener(self._announce_breaker)
         return self._risk
 
-    def _announce_breaker(self, event: BreakerEvent) -> None:
+    def _announce_breaker(self, event: BreakerEvent | str) -> None:
         if self.dp is not None:
-            self.dp.send_msg(event.message(), always_send=True)
+            text = event if isinstance(event, str) else event.message()
+            self.dp.send_msg(text, always_send=True)
+
+    # Durable halts and equity peak in the trades database (dry-run/live only; docs/risk.md).
+    _risk_state: RiskStateSync | None = None
 
     # Trade ledger mirror (dry-run/live only; backtests are imported: `tribar ledger import`).
     _ledger: TradeMirror | None = None
@@ -179,6 +189,18 @@ class TripleBarrierML(IStrategy):
             self._heartbeats = HeartbeatRecorder(
                 Path(self.config["user_data_dir"]) / HEARTBEAT_FILE
             )
+            # A restart or /reload_config must not lift a halt or re-base the equity peak.
+            try:
+                # Freqtrade's Configuration always sets db_url for dry-run/live.
+                db_url = self.config.get("db_url")
+                if not db_url:
+                    raise RiskStoreError("the config has no db_url (Freqtrade's trades database)")
+                store = RiskStateStore.from_url(db_url)
+            except RiskStoreError as exc:
+                raise OperationalException(f"tribar risk state: {exc}") from exc
+            self._risk_state = RiskStateSync(store, self.risk, announce=self._announce_breaker)
+            self._risk_state.restore(datetime.now(UTC))
+        self._monitor_start()
 
     @property
     def protections(self) -> list[dict[str, Any]]:
@@ -248,6 +270,7 @@ class TripleBarrierML(IStrategy):
     # --- indicators, entries -------------------------------------------------------------
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe = self.freqai.start(dataframe, metadata, self)
+        self._monitor_candle(metadata)
         atr = pd.Series(
             ta.ATR(dataframe, timeperiod=int(self.atr_period.value)), index=dataframe.index
         )
@@ -346,9 +369,13 @@ class TripleBarrierML(IStrategy):
     ) -> None:
         if order.ft_order_side == trade.entry_side and trade.nr_of_successful_entries == 1:
             self._fix_levels(trade)
+            decision = self._decision_for(pair, trade.open_date_utc)
+            if decision is not None and decision.resized:
+                trade.set_custom_data(KEY_STAKE_CAP, decision.binding)
         elif self._ledger is not None and not trade.is_open:
             # Appends to the durable outbox; delivery happens on the mirror's own thread.
             self._ledger.record_trade(trade)
+        self._monitor_order_filled(trade, order)
 
     def custom_stoploss(
         self, pair: str, trade: Trade, current_time: datetime, current_rate: float,
@@ -400,7 +427,10 @@ class TripleBarrierML(IStrategy):
         if self.wallets is None:
             return
         self._fresh_risk_for_each_backtest(current_time)
-        self.risk.update_equity(self._account_equity(), current_time)
+        equity = self._account_equity()
+        if self._risk_state is not None:
+            self._risk_state.apply_reset(current_time, equity)  # `tribar risk reset`
+        self.risk.update_equity(equity, current_time)
         # Freqtrade filters close_date strictly after the bound; a trade closed at 00:00:00
         # belongs to the new day.
         day_start = start_of_utc_day(current_time) - timedelta(microseconds=1)
@@ -409,6 +439,9 @@ class TripleBarrierML(IStrategy):
         until = self.risk.daily_loss_lock_until(realised, current_time)
         if until is not None:
             self.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON)
+        if self._risk_state is not None:
+            self._risk_state.save_if_changed(current_time)
+        self._monitor_loop()
 
     def _account_equity(self) -> float | None:
         positions = []
@@ -419,46 +452,84 @@ class TripleBarrierML(IStrategy):
         balance = self.wallets.get_total(self.config["stake_currency"]) if self.wallets else None
         return mark_to_market_equity(balance, positions)
 
+    # custom_stake_amount makes the whole risk decision (Freqtrade calls it before
+    # confirm_trade_entry, and a stake of 0 ends the entry there); confirm_trade_entry only
+    # reads that decision back, and order_filled stores a resized stake's binding cap.
+    _entry_decisions: dict[str, EntryDecision] | None = None
+    # The two callbacks of one entry run back to back; a decision older than this is not theirs.
+    _DECISION_MATCH = timedelta(minutes=1)
+
+    def _decision_for(self, pair: str, when: datetime) -> EntryDecision | None:
+        decision = (self._entry_decisions or {}).get(pair)
+        if decision is None or decision.time is None:
+            return None
+        if abs(decision.time - as_utc(when)) > self._DECISION_MATCH:
+            return None
+        return decision
+
     def confirm_trade_entry(
         self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
         current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any,
     ) -> bool:  # fmt: skip
-        recent = Trade.get_trades_proxy(open_date=current_time - timedelta(hours=1))
-        decision = self.risk.check_entry(pair, current_time, [t.open_date_utc for t in recent])
-        if not decision.allowed:
-            logger.info("%s: entry refused: %s", pair, decision.reason)
+        decision = self._decision_for(pair, current_time)
+        if decision is None:
+            # Only reachable if Freqtrade skipped custom_stake_amount: never enter unchecked.
+            logger.info("%s: entry refused: no risk decision for this entry", pair)
+            return False
         return decision.allowed
+
+    def _entry_request(
+        self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
+        min_stake: float | None, max_stake: float, leverage: float, side: str,
+    ) -> EntryRequest:  # fmt: skip
+        open_exposure: dict[str, float] = {}
+        for t in Trade.get_trades_proxy(is_open=True):
+            open_exposure[t.pair] = open_exposure.get(t.pair, 0.0) + t.stake_amount * t.leverage
+        recent = Trade.get_trades_proxy(open_date=current_time - timedelta(hours=1))
+        common: dict[str, Any] = {
+            "pair": pair, "time": current_time, "price": current_rate,
+            "equity": self.wallets.get_total_stake_amount() if self.wallets else None,
+            "open_exposure": open_exposure,
+            "recent_entry_times": [t.open_date_utc for t in recent],
+            "proposed_stake": proposed_stake, "min_stake": min_stake, "max_stake": max_stake,
+            "leverage": leverage, "is_short": side == "short",
+        }  # fmt: skip
+        if not self.use_kelly_sizing.value:
+            return EntryRequest(sizing="fixed", **common)
+        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+        # The last analysed candle is the one Freqtrade's entry signal came from.
+        candle = dataframe.iloc[-1] if not dataframe.empty else pd.Series(dtype=object)
+        spec = self.barrier_spec
+        return EntryRequest(
+            sizing="kelly", probability=candle.get(KEY_P), atr=candle.get("tribar_atr"),
+            atr_baseline=candle.get("tribar_atr_baseline"),
+            k_tp=spec.k_tp, k_sl=spec.k_sl, fee=spec.fee,
+            signal_time=candle.get("date"),
+            timeframe=timedelta(minutes=timeframe_to_minutes(self.timeframe)),
+            closed_profit_ratios=[
+                t.close_profit for t in Trade.get_trades_proxy(is_open=False)
+            ],
+            **common,
+        )  # fmt: skip
 
     def custom_stake_amount(
         self, pair: str, current_time: datetime, current_rate: float, proposed_stake: float,
         min_stake: float | None, max_stake: float, leverage: float, entry_tag: str | None,
         side: str, **kwargs: Any,
     ) -> float:  # fmt: skip
-        open_exposure: dict[str, float] = {}
-        for t in Trade.get_trades_proxy(is_open=True):
-            open_exposure[t.pair] = open_exposure.get(t.pair, 0.0) + t.stake_amount * t.leverage
-        equity = self.wallets.get_total_stake_amount() if self.wallets else None
-        if not self.use_kelly_sizing.value:
-            decision = self.risk.cap_fixed_stake(
-                pair, proposed_stake, equity, open_exposure, min_stake, max_stake, leverage=leverage
-            )
-            return decision.stake
-        dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if dataframe.empty:
+        try:
+            request = self._entry_request(
+                pair, current_time, current_rate, proposed_stake, min_stake, max_stake,
+                leverage, side,
+            )  # fmt: skip
+        except Exception:
+            # Freqtrade would fall back to proposed_stake on an exception: refuse instead.
+            logger.exception("%s: entry refused: could not read the entry's inputs", pair)
             return 0.0
-        candle = dataframe.iloc[-1]
-        spec = self.barrier_spec
-        geometric_b = payoff_ratio_from_barriers(
-            spec.k_tp, spec.k_sl, candle["tribar_atr"], current_rate, spec.fee
-        )
-        closed = Trade.get_trades_proxy(is_open=False)
-        b = self.risk.payoff_ratio(geometric_b, [t.close_profit for t in closed])
-        decision = self.risk.stake_for_entry(
-            pair, candle.get(KEY_P), b, candle["tribar_atr"], candle["tribar_atr_baseline"],
-            equity, open_exposure, min_stake, max_stake, leverage=leverage,
-        )  # fmt: skip
-        if decision.skip:
-            logger.info("%s: no stake: %s", pair, decision.reason)
+        decision = self.risk.decide(request)
+        if self._entry_decisions is None:
+            self._entry_decisions = {}
+        self._entry_decisions[pair] = decision
         # 0 makes Freqtrade skip the entry.
         return decision.stake
 
@@ -469,3 +540,25 @@ class TripleBarrierML(IStrategy):
         return self.risk.leverage(
             pair, proposed_leverage, max_leverage, self.config.get("trading_mode")
         )
+
+    # --- monitoring (tribar.monitoring; dry-run/live with tribar.metrics.enabled) -----------
+    # Thin: StrategyMonitor reads Freqtrade's objects and never raises into the bot loop.
+    _monitor: StrategyMonitor | None = None
+
+    def _monitor_start(self) -> None:
+        try:
+            self._monitor = StrategyMonitor.start(self)
+        except ValueError as exc:  # a bad tribar.metrics value: stop at start, naming the key
+            raise OperationalException(f"tribar metrics: {exc}") from exc
+
+    def _monitor_loop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.loop()
+
+    def _monitor_candle(self, metadata: dict) -> None:
+        if self._monitor is not None:
+            self._monitor.candle(metadata["pair"])
+
+    def _monitor_order_filled(self, trade: Trade, order: Any) -> None:
+        if self._monitor is not None:
+            self._monitor.order_filled(trade, order)

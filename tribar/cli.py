@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui.register(sub)
     features_cli.register(sub)
+
+    from tribar.ml import models_cli
+
+    models_cli.register(sub)
+
+    from tribar import risk_cli
+
+    risk_cli.register(sub)
     tune_cli.register(sub)
     return parser
 

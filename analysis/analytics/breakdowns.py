@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from tribar.analysis.analytics.aggregates import dense, derive, grouped
 from tribar.analysis.analytics.filters import TradeFilter, or_all
-from tribar.analysis.analytics.metrics import dense, derive, grouped
 from tribar.analysis.analytics.results import (
     WEEKDAY_NAMES,
     ConfidenceBuckets,

@@ -9,8 +9,8 @@ import pandas as pd
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from tribar.analysis.analytics.drawdown import running_peak
 from tribar.analysis.analytics.filters import TradeFilter, or_all
+from tribar.analysis.analytics.performance import running_peak
 from tribar.analysis.analytics.transport import fetch_columns, snapshot
 from tribar.analysis.ledger.schema import trades
 

@@ -1,34 +1,43 @@
-"""Performance statistics for the evaluation report, on plain return / equity series.
+"""tribar's one module of performance metrics: every Sharpe, Sortino, Calmar, CAGR, maximum
+drawdown and profit factor that ``tribar report`` (the ledger summary), ``tribar evaluate`` and
+the paper acceptance show comes from here. The table of definitions is in docs/analytics.md.
 
-Conventions:
+Conventions are those of ``freqtrade.data.metrics`` (so tribar's figures and Freqtrade's agree;
+tests/analytics/test_one_metrics.py proves it figure for figure):
 
-* ``daily_returns`` are simple (not log) returns per period; NaNs are dropped. Crypto trades
-  every day, so annualisation uses 365 periods per year by default.
-* Sharpe and Sortino use a zero risk-free rate. The annualised ``sharpe_ratio`` (and its
-  bootstrap interval) uses the population standard deviation (ddof=0), as Freqtrade's
-  ``freqtrade.data.metrics.calculate_sharpe_from_balance`` does, so ``tribar evaluate`` and
-  ``tribar report`` (which calls Freqtrade's function) give the same figure for the same daily
-  returns. The per-period Sharpe inside PSR/DSR keeps the sample deviation (ddof=1) of Bailey &
-  López de Prado.
-* A series with zero variance (all returns equal) has an infinite Sharpe of the sign of its mean,
-  or NaN when the mean is zero too; fewer than two returns give NaN.
-* Profit factor (``profit_factor`` / ``profit_factor_of_sums``, the only implementation: the
-  ledger summary and paper acceptance call it too): inf with no losing trade, NaN when there is
-  neither profit nor loss. Result types that hold ``float | None`` store that NaN as None.
-* ``probabilistic_sharpe_ratio`` and ``deflated_sharpe_ratio`` work with the *per-period*
-  (non-annualised) Sharpe ratio, as in Bailey & López de Prado (2012, 2014).
+* Sharpe = ``calculate_sharpe_from_balance``: mean / population std (ddof=0) of daily simple
+  returns, times ``sqrt(365)``, risk-free rate 0.
+* Sortino = ``calculate_sortino_from_balance``: mean of *all* daily returns / population std of
+  the *negative* daily returns, times ``sqrt(365)``.
+* Calmar = ``calculate_calmar_from_balance``: ``total return / days * 100`` over the relative
+  drawdown at the trough of the largest *money* drawdown, times ``sqrt(365)`` (Freqtrade's own
+  scale, not the textbook CAGR / MDD).
+* CAGR = ``calculate_cagr``: ``(end / start) ** (365 / days) - 1`` with whole days.
+* Maximum drawdown = ``calculate_max_drawdown``: the starting balance is the first peak; the
+  relative figure is the deepest fall as a share of the peak balance.
+* Profit factor: gross profit / gross loss (``profit_factor_of_sums``).
 
-References: Sharpe (1994) "The Sharpe ratio"; Sortino & Price (1994) "Performance measurement in
-a downside risk framework"; Politis & Romano (1994) "The stationary bootstrap"; Bailey & López de
-Prado (2012) "The Sharpe ratio efficient frontier"; Bailey & López de Prado (2014) "The deflated
-Sharpe ratio".
+Where Freqtrade answers a placeholder (-100 or 0, hyperopt signals), tribar answers what the
+arithmetic says: a zero denominator gives ±inf by the sign of the numerator and NaN when the
+numerator is 0 too; too little data (fewer than two daily returns, no trade) gives NaN. Result
+types that hold ``float | None`` store NaN as None (:func:`undefined_as_none`). NaN or infinite
+input is rejected with a ValueError naming the input, never silently dropped.
+
+Freqtrade has no PSR, DSR or bootstrap interval: those follow Bailey & López de Prado and keep
+the sample deviation (ddof=1) of a *per-period* (non-annualised) Sharpe ratio.
+
+References: Sharpe (1994) "The Sharpe ratio"; Politis & Romano (1994) "The stationary
+bootstrap"; Bailey & López de Prado (2012) "The Sharpe ratio efficient frontier"; Bailey &
+López de Prado (2014) "The deflated Sharpe ratio".
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Final, TypeAlias
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -39,12 +48,33 @@ FloatArray = npt.NDArray[np.float64]
 ReturnsLike: TypeAlias = pd.Series | npt.ArrayLike
 
 EULER_MASCHERONI: Final = 0.5772156649015329
-DAYS_PER_YEAR: Final = 365.25  # calendar years for CAGR over a DatetimeIndex
+DAYS_PER_YEAR: Final = 365  # Freqtrade's annualisation: crypto trades every calendar day
+
+
+def _finite(values: ReturnsLike, what: str) -> FloatArray:
+    """``values`` as a float array, or a ValueError naming the first non-finite rows."""
+    try:
+        array = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what}: expected numbers, got {values!r:.80}") from exc
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        shown = ", ".join(str(int(i)) for i in bad[:5])
+        raise ValueError(
+            f"{what}: {bad.size} NaN/infinite value(s) at position(s) {shown}"
+            f"{' …' if bad.size > 5 else ''}; expected finite numbers (drop or fill missing "
+            "rows before computing metrics)"
+        )
+    return array
 
 
 def _returns(daily_returns: ReturnsLike) -> FloatArray:
-    values = np.asarray(daily_returns, dtype=np.float64).ravel()
-    return values[~np.isnan(values)]
+    return _finite(daily_returns, "daily returns")
+
+
+def undefined_as_none(value: float) -> float | None:
+    """NaN (undefined) as None, for result types that hold ``float | None``; inf stays."""
+    return None if math.isnan(value) else float(value)
 
 
 def _ratio_of_zero_spread(mean: float) -> float:
@@ -68,32 +98,33 @@ def sharpe_ratio(daily_returns: ReturnsLike, periods_per_year: float = 365) -> f
     return _per_period_sharpe(_returns(daily_returns), ddof=0) * math.sqrt(periods_per_year)
 
 
-def sortino_ratio(
-    daily_returns: ReturnsLike, periods_per_year: float = 365, target: float = 0.0
-) -> float:
-    """Annualised Sortino ratio ``mean(r - target) / DD * sqrt(periods_per_year)``.
+def sortino_ratio(daily_returns: ReturnsLike, periods_per_year: float = 365) -> float:
+    """Annualised Sortino ratio as Freqtrade's ``calculate_sortino_from_balance``:
+    ``mean(r) / std(r[r < 0], ddof=0) * sqrt(periods_per_year)``.
 
-    DD is the target downside deviation ``sqrt(mean(min(r - target, 0)^2))`` over *all*
-    periods (Sortino & Price), not the standard deviation of the losing periods only.
+    The deviation is that of the losing periods only (not Sortino & Price's target downside
+    deviation over all periods). No losing period, or losing periods all equal, is a zero
+    deviation: ±inf by the sign of the mean (NaN for a zero mean). Fewer than two returns: NaN.
     """
     r = _returns(daily_returns)
     if r.size < 2:
         return math.nan
-    excess = r - target
-    mean = float(excess.mean())
-    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    if downside == 0.0:
+    mean = float(r.mean())
+    losing = r[r < 0]
+    # Equality test rather than std == 0: the float std of identical values can be 1e-19.
+    if losing.size == 0 or np.all(losing == losing[0]):
         return _ratio_of_zero_spread(mean)
-    return mean / downside * math.sqrt(periods_per_year)
+    return mean / float(losing.std(ddof=0)) * math.sqrt(periods_per_year)
 
 
 def _equity(equity: pd.Series | npt.ArrayLike) -> pd.Series:
     series = equity if isinstance(equity, pd.Series) else pd.Series(np.asarray(equity))
-    series = series.astype(np.float64).dropna()
+    series = series.astype(np.float64)
     if series.empty:
-        raise ValueError("equity is empty")
-    if not np.all(np.isfinite(series.to_numpy())) or (series < 0).any():
-        raise ValueError("equity must be finite and >= 0")
+        raise ValueError("equity is empty; expected at least the starting balance")
+    _finite(series.to_numpy(), "equity")
+    if (series < 0).any():
+        raise ValueError(f"equity must be >= 0, got a minimum of {float(series.min())}")
     if series.iloc[0] <= 0:
         raise ValueError("equity must start > 0")
     return series
@@ -121,34 +152,66 @@ def max_drawdown(
     return max_dd, series.index[peak], series.index[trough]
 
 
-def _years(series: pd.Series, periods_per_year: float) -> float:
+def _days(series: pd.Series, periods_per_year: float) -> int:
+    """Whole days covered, as Freqtrade's ``(max_date - min_date).days``: from the index span
+    for a DatetimeIndex, else one point per period."""
     if isinstance(series.index, pd.DatetimeIndex):
-        span = series.index[-1] - series.index[0]
-        return span / pd.Timedelta(days=DAYS_PER_YEAR)
-    return (len(series) - 1) / periods_per_year
+        return int((series.index[-1] - series.index[0]).days)
+    return math.floor((len(series) - 1) * DAYS_PER_YEAR / periods_per_year)
+
+
+def cagr_of(days: int, starting_balance: float, final_balance: float) -> float:
+    """Freqtrade's ``calculate_cagr``: ``(final / start) ** (365 / days) - 1``; NaN for no
+    whole day or a balance Freqtrade answers 0 for (start <= 0, final < 0); inf on overflow
+    (Freqtrade: 0)."""
+    start, final = float(starting_balance), float(final_balance)  # Python floats raise on overflow
+    if days <= 0 or start <= 0 or final < 0:
+        return math.nan
+    try:
+        return (final / start) ** (1 / (days / DAYS_PER_YEAR)) - 1
+    except OverflowError:
+        return math.inf
 
 
 def cagr(equity: pd.Series | npt.ArrayLike, periods_per_year: float = 365) -> float:
-    """Compound annual growth rate ``(end / start) ** (1 / years) - 1``.
+    """Compound annual growth rate of an equity curve (``cagr_of`` its first and last value).
 
-    Years come from the index span (365.25-day years) for a DatetimeIndex, else from
-    ``(len - 1) / periods_per_year`` (equity sampled once per period). NaN for a zero span.
+    Days are the whole days of the index span for a DatetimeIndex, else
+    ``(len - 1) * 365 / periods_per_year`` rounded down (one point per period).
     """
     series = _equity(equity)
-    years = _years(series, periods_per_year)
-    if years <= 0:
-        return math.nan
-    growth = float(series.iloc[-1] / series.iloc[0])
-    return growth ** (1.0 / years) - 1.0
+    return cagr_of(_days(series, periods_per_year), series.iloc[0], series.iloc[-1])
+
+
+def calmar_of(total_return: float, days: int, max_drawdown_fraction: float) -> float:
+    """Freqtrade's Calmar (``calculate_calmar`` / ``calculate_calmar_from_balance``):
+    ``total_return / max(1, days) * 100 / drawdown * sqrt(365)``.
+
+    ``total_return`` is (final - start) / start. Freqtrade's ``drawdown`` is the *relative*
+    drawdown (0.25 = 25 %) at the trough of the largest *money* drawdown
+    (:attr:`TradeDrawdowns.relative_at_money_trough`), which can be smaller than the deepest
+    relative one. No drawdown: ±inf by the sign of the return (NaN for none).
+    """
+    if not (0.0 <= max_drawdown_fraction <= 1.0):
+        raise ValueError(f"max drawdown must be a fraction in [0, 1], got {max_drawdown_fraction}")
+    mean_daily_pct = total_return / max(1, days) * 100
+    if max_drawdown_fraction == 0.0:
+        return _ratio_of_zero_spread(mean_daily_pct)
+    return mean_daily_pct / max_drawdown_fraction * math.sqrt(DAYS_PER_YEAR)
 
 
 def calmar_ratio(equity: pd.Series | npt.ArrayLike, periods_per_year: float = 365) -> float:
-    """CAGR divided by the maximum drawdown fraction (inf without a drawdown and positive CAGR)."""
-    growth = cagr(equity, periods_per_year)
-    max_dd, _, _ = max_drawdown(equity)
-    if max_dd == 0.0:
-        return _ratio_of_zero_spread(growth) if not math.isnan(growth) else math.nan
-    return growth / max_dd
+    """Freqtrade's Calmar of an equity curve (``calculate_calmar_from_balance``): total return
+    over whole days (at least 1), in percent, over the relative drawdown at the largest money
+    drawdown, times ``sqrt(365)``. NaN for fewer than two points."""
+    series = _equity(equity)
+    if len(series) < 2:
+        return math.nan
+    values = series.to_numpy()
+    total_return = float(values[-1] / values[0] - 1.0)
+    # Freqtrade's balance history is its changes from the first balance, a zero one first.
+    dd = trade_drawdowns(np.diff(values, prepend=values[0]), float(values[0]))
+    return calmar_of(total_return, _days(series, periods_per_year), dd.relative_at_money_trough)
 
 
 def profit_factor_of_sums(gross_profit: float, gross_loss: float) -> float:
@@ -166,12 +229,149 @@ def profit_factor_of_sums(gross_profit: float, gross_loss: float) -> float:
 
 def profit_factor(trade_pnls: ReturnsLike) -> float:
     """Gross profit over gross loss. inf without losing trades, NaN without any trades."""
-    pnl = _returns(trade_pnls)
+    pnl = _finite(trade_pnls, "trade pnl")
     if pnl.size == 0:
         return math.nan
     gains = float(pnl[pnl > 0].sum())
     losses = float(-pnl[pnl < 0].sum())
     return profit_factor_of_sums(gains, losses)
+
+
+def profit_factor_or_none(trade_pnls: ReturnsLike) -> float | None:
+    """:func:`profit_factor` with undefined (no trade, or neither profit nor loss) as None."""
+    return undefined_as_none(profit_factor(trade_pnls))
+
+
+def running_peak(cumulative: FloatArray) -> FloatArray:
+    """Freqtrade's ``high_value`` (``_calc_drawdown_series``): the running maximum of the
+    cumulative pnl, never below 0, as the starting balance is the first peak."""
+    peak = np.maximum.accumulate(cumulative)
+    return np.maximum(peak, 0.0, out=peak)
+
+
+@dataclass(frozen=True)
+class TradeDrawdowns:
+    """Freqtrade's two maximum drawdowns of a per-trade series (``calculate_max_drawdown``
+    without and with ``relative=True``): positions are trade indexes in close order."""
+
+    money: float
+    peak_index: int
+    trough_index: int
+    relative: float
+    # Freqtrade's relative_account_drawdown without relative=True: the share of the peak lost
+    # at the money trough (its Calmar's denominator).
+    relative_at_money_trough: float
+
+
+def trade_drawdowns(pnl: ReturnsLike, starting_balance: float) -> TradeDrawdowns:
+    """``calculate_max_drawdown``'s arithmetic on the per-trade pnl in close order.
+
+    Freqtrade's series starts with a zero row (cumulative 0, peak 0: the starting balance);
+    the money drawdown is the first minimum of cumulative - peak, its peak the first maximum of
+    the peak up to there, the relative one the first maximum of (peak balance - balance) / peak
+    balance; row ``i`` is trade ``i - 1`` and the zero row is reported as the first trade. Here
+    the zero row is not built but decided on: it wins the minimum when no trade falls below a
+    peak, and the maximum of the peak while the peak is still the starting balance (0).
+
+    The same sums and comparisons as Freqtrade's pandas code, without its two DataFrames of a
+    million rows each (which were most of the ledger summary's time after the fetch). The
+    relative figure equals :func:`max_drawdown` of the balance after each trade, preceded by the
+    starting balance. No trade: no drawdown."""
+    values = _finite(pnl, "trade pnl")
+    if not starting_balance > 0:
+        raise ValueError(f"starting balance must be positive, got {starting_balance}")
+    if values.size == 0:
+        return TradeDrawdowns(0.0, 0, 0, 0.0, 0.0)
+    cumulative = np.cumsum(values)
+    high = running_peak(cumulative)
+    fall = cumulative - high  # Freqtrade's "drawdown": <= 0
+    trough = int(np.argmin(fall))
+    money, peak_index = 0.0, 0
+    fell = bool(fall[trough] < 0)
+    if fell:
+        top = int(np.argmax(high[: trough + 1]))
+        money, peak_index = -float(fall[trough]), top if high[top] > 0 else 0
+    else:
+        trough = 0
+    peak_balance = high
+    peak_balance += starting_balance
+    relative = (peak_balance - (cumulative + starting_balance)) / peak_balance
+    return TradeDrawdowns(
+        money=money,
+        peak_index=peak_index,
+        trough_index=trough,
+        relative=max(float(relative.max()), 0.0),
+        relative_at_money_trough=float(relative[trough]) if fell else 0.0,
+    )
+
+
+def _day(value: Any) -> np.datetime64:
+    """A UTC calendar day as a numpy scalar (not a 0-d array: pandas takes only the scalar)."""
+    return np.datetime64(
+        pd.Timestamp(np.asarray(value).item() if isinstance(value, np.ndarray) else value).date(),
+        "D",
+    )
+
+
+def daily_balance(
+    close_times: npt.NDArray[Any],
+    pnl: ReturnsLike,
+    starting_balance: float,
+    first_day: np.datetime64 | None = None,
+    last_day: np.datetime64 | None = None,
+) -> pd.DataFrame:
+    """End-of-UTC-day balance (columns ``date``, ``balance``) for every calendar day from
+    ``first_day`` to ``last_day`` (default: the days of the first and last close), preceded by
+    the starting balance on the day before: the daily resampling of Freqtrade's
+    ``_calculate_daily_returns_from_balance``, with days without a close as flat days, which a
+    Sharpe ratio must count (leaving them out would overstate it).
+
+    ``close_times`` are naive UTC ``datetime64`` in any order; a close outside the days is an
+    error. No close and no explicit days: an empty frame.
+    """
+    values = _finite(pnl, "trade pnl")
+    days = np.asarray(close_times).astype("datetime64[D]")
+    if days.size != values.size:
+        raise ValueError(f"{days.size} close times but {values.size} pnl values")
+    if np.isnat(days).any():
+        raise ValueError("close times contain NaT; expected a close time for every trade")
+    if days.size == 0 and (first_day is None or last_day is None):
+        return pd.DataFrame(
+            {"date": pd.DatetimeIndex([], tz="UTC"), "balance": np.zeros(0, dtype=np.float64)}
+        )
+    first = _day(first_day if first_day is not None else days.min())
+    last = _day(last_day if last_day is not None else days.max())
+    if last < first:
+        raise ValueError(f"last day {last} is before first day {first}")
+    if days.size and (days.min() < first or days.max() > last):
+        raise ValueError(
+            f"closes from {days.min()} to {days.max()} fall outside the days {first} … {last}"
+        )
+    offset = (days - first).astype(np.int64)
+    n_days = int((last - first).astype(np.int64)) + 1
+    per_day = np.bincount(offset, weights=values, minlength=n_days)
+    balance = starting_balance + np.concatenate(([0.0], np.cumsum(per_day)))
+    calendar = pd.date_range(
+        pd.Timestamp(first) - timedelta(days=1), periods=len(balance), freq="D", tz="UTC"
+    )
+    return pd.DataFrame({"date": calendar, "balance": balance})
+
+
+def balance_returns(balance: pd.DataFrame) -> FloatArray:
+    """Daily simple returns of a :func:`daily_balance` frame."""
+    values = balance["balance"].to_numpy(dtype=np.float64)
+    if values.size < 2:
+        return np.zeros(0, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return values[1:] / values[:-1] - 1.0
+
+
+def balance_days(balance: pd.DataFrame) -> int:
+    """Whole days a :func:`daily_balance` frame spans (Freqtrade's ``days_period`` before its
+    floor of 1)."""
+    if len(balance) < 2:
+        return 0
+    return int((balance["date"].iloc[-1] - balance["date"].iloc[0]).days)
 
 
 def exposure(

@@ -49,9 +49,14 @@ class LedgerSummary:
     last_close: datetime | None
     starting_balance: float
     final_balance: float
-    # Daily, annualised with sqrt(365), from end-of-UTC-day balances (days without trades count).
+    # Daily, annualised with sqrt(365), from end-of-UTC-day balances (days without trades count);
+    # freqtrade.data.metrics' conventions (docs/analytics.md). None where undefined (too few
+    # days, or a zero deviation with a zero mean); ±inf for a zero deviation otherwise.
     sharpe: float | None
     sortino: float | None
+    # Freqtrade's Calmar: total return / days * 100 over the relative drawdown at the money
+    # drawdown's trough (not always max_drawdown_pct), times sqrt(365); ±inf without a fall.
+    calmar: float | None
     # Largest peak-to-trough fall of the per-trade equity curve in money (>= 0; the starting
     # balance counts as a peak), and the closes of the trades at its peak and its trough.
     max_drawdown: float

@@ -1,23 +1,21 @@
-"""Headline figures of the ledger: counts, pnl, profit factor, Sharpe/Sortino, max drawdown."""
+"""Headline figures of the ledger: counts, pnl, profit factor, Sharpe/Sortino/Calmar, max
+drawdown. Counts and sums come from SQL (or the exact per-trade series); every ratio from
+``performance``, tribar's one metrics module, on freqtrade.data.metrics' conventions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from freqtrade.data.metrics import (
-    calculate_sharpe_from_balance,
-    calculate_sortino_from_balance,
-)
 from numpy.typing import NDArray
 
-from tribar.analysis.analytics.drawdown import drawdowns
+from tribar.analysis.analytics import performance as perf
+from tribar.analysis.analytics.aggregates import aggregate_columns
 from tribar.analysis.analytics.equity import check_balance, ordered_pnl
 from tribar.analysis.analytics.filters import TradeFilter, or_all, to_utc
-from tribar.analysis.analytics.metrics import aggregate_columns, profit_factor
 from tribar.analysis.analytics.results import LedgerSummary
 from tribar.analysis.analytics.sqlfuncs import as_float
 from tribar.analysis.analytics.transport import numeric_scale, snapshot
@@ -91,27 +89,6 @@ def series_totals(
     }
 
 
-def daily_balance(
-    close_times: NDArray[Any], pnl: NDArray[np.float64], starting_balance: float
-) -> pd.DataFrame:
-    """End-of-UTC-day balance for every calendar day from the first to the last trading day,
-    preceded by the starting balance on the day before: days without trades are flat days,
-    which a Sharpe ratio must count (leaving them out would overstate it).
-
-    Summed from the per-trade series the drawdown needs anyway (``close_times`` naive UTC
-    ``datetime64``): cheaper than a second scan grouped by day in the database.
-    """
-    days = close_times.astype("datetime64[D]")
-    first = days.min()
-    offset = (days - first).astype(np.int64)
-    per_day = np.bincount(offset, weights=pnl)
-    balance = starting_balance + np.concatenate(([0.0], np.cumsum(per_day)))
-    calendar = pd.date_range(
-        pd.Timestamp(first) - timedelta(days=1), periods=len(balance), freq="D", tz="UTC"
-    )
-    return pd.DataFrame({"date": calendar, "balance": balance})
-
-
 def expectancy(
     n: int, wins: int, losses: int, gross_profit: float, gross_loss: float
 ) -> tuple[float, float]:
@@ -123,15 +100,6 @@ def expectancy(
     value = win_rate * average_win - loss_rate * average_loss
     ratio = (1 + average_win / average_loss) * win_rate - 1 if average_loss > 0 else 100.0
     return value, ratio
-
-
-def _ratio_or_none(value: float, returns: np.ndarray, downside: bool) -> float | None:
-    """Freqtrade answers -100 when a ratio is undefined (zero deviation), a hyperopt signal;
-    here such a ratio is reported as undefined instead."""
-    sample = returns[returns < 0] if downside else returns
-    if sample.size < 2 or float(np.std(sample)) == 0.0:
-        return None
-    return float(value)
 
 
 def _utc(value: datetime | pd.Timestamp | np.datetime64 | None) -> datetime | None:
@@ -159,22 +127,17 @@ def summary(
     gross_profit = float(tot["gross_profit"])
     gross_loss = max(gross_profit - net, 0.0) if losses else 0.0
 
-    balance = daily_balance(close_times, pnl, starting_balance)
-    returns = balance["balance"].pct_change().dropna().to_numpy()
-    sharpe = _ratio_or_none(
-        calculate_sharpe_from_balance(balance, date_col="date", balance_col="balance"),
-        returns,
-        downside=False,
-    )
-    sortino = _ratio_or_none(
-        calculate_sortino_from_balance(balance, date_col="date", balance_col="balance"),
-        returns,
-        downside=True,
-    )
+    # Summed from the per-trade series the drawdown needs anyway: cheaper than a second scan
+    # grouped by day in the database.
+    balance = perf.daily_balance(close_times, pnl, starting_balance)
+    returns = perf.balance_returns(balance)
 
     # Freqtrade's two drawdowns: the largest fall in money (with its dates), and the deepest
     # fall as a share of the peak balance, which may be another, earlier, smaller-money episode.
-    dd = drawdowns(pnl, starting_balance)
+    dd = perf.trade_drawdowns(pnl, starting_balance)
+    calmar = perf.calmar_of(
+        net / starting_balance, perf.balance_days(balance), dd.relative_at_money_trough
+    )
     fell = dd.money > 0
     expectancy_value, expectancy_ratio = expectancy(n, wins, losses, gross_profit, gross_loss)
     return LedgerSummary(
@@ -186,7 +149,7 @@ def summary(
         avg_pnl=net / n,
         gross_profit=gross_profit,
         gross_loss=gross_loss,
-        profit_factor=profit_factor(gross_profit, gross_loss),
+        profit_factor=perf.undefined_as_none(perf.profit_factor_of_sums(gross_profit, gross_loss)),
         commission=float(tot["commission"] or 0.0),
         expectancy=float(expectancy_value),
         expectancy_ratio=float(expectancy_ratio),
@@ -194,8 +157,9 @@ def summary(
         last_close=_utc(tot["last_close"]),
         starting_balance=starting_balance,
         final_balance=starting_balance + net,
-        sharpe=sharpe,
-        sortino=sortino,
+        sharpe=perf.undefined_as_none(perf.sharpe_ratio(returns)),
+        sortino=perf.undefined_as_none(perf.sortino_ratio(returns)),
+        calmar=perf.undefined_as_none(calmar),
         max_drawdown=dd.money,
         max_drawdown_pct=dd.relative,
         drawdown_peak_at=_utc(close_times[dd.peak_index]) if fell else None,
@@ -223,6 +187,7 @@ def _empty_summary(starting_balance: float) -> LedgerSummary:
         final_balance=starting_balance,
         sharpe=None,
         sortino=None,
+        calmar=None,
         max_drawdown=0.0,
         max_drawdown_pct=0.0,
         drawdown_peak_at=None,

@@ -109,18 +109,27 @@ def daily_returns(frame: pd.DataFrame, starting_balance: float) -> np.ndarray:
     return balance.pct_change().dropna().to_numpy()
 
 
+def _zero_deviation(mean: float) -> float | None:
+    # docs/analytics.md: a zero deviation gives ±inf by the sign of the mean, None for mean 0.
+    return None if mean == 0 else math.copysign(math.inf, mean)
+
+
 def sharpe(frame: pd.DataFrame, starting_balance: float) -> float | None:
     r = daily_returns(frame, starting_balance)
-    if len(r) < 2 or r.std() == 0:
+    if len(r) < 2:
         return None
+    if (r == r[0]).all():
+        return _zero_deviation(float(r.mean()))
     return float(r.mean() / r.std() * math.sqrt(365))
 
 
 def sortino(frame: pd.DataFrame, starting_balance: float) -> float | None:
     r = daily_returns(frame, starting_balance)
     down = r[r < 0]
-    if len(down) < 2 or down.std() == 0:
+    if len(r) < 2:
         return None
+    if len(down) == 0 or (down == down[0]).all():
+        return _zero_deviation(float(r.mean()))
     return float(r.mean() / down.std() * math.sqrt(365))
 
 

@@ -281,7 +281,7 @@ def assert_empty_answers(eng: sa.Engine, flt: TradeFilter) -> None:
     s = an.summary(eng, flt, starting_balance=500.0)
     assert s.empty and s.trades == 0 and s.net_pnl == 0.0 and s.final_balance == 500.0
     assert s.win_rate is None and s.avg_pnl is None and s.profit_factor is None
-    assert s.sharpe is None and s.sortino is None and s.max_drawdown == 0.0
+    assert s.sharpe is None and s.sortino is None and s.calmar is None and s.max_drawdown == 0.0
     assert s.first_close is None and s.drawdown_peak_at is None
     hours = an.by_hour(eng, flt)
     assert len(hours) == 24 and hours["trades"].sum() == 0 and hours["win_rate"].isna().all()

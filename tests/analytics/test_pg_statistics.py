@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from tribar.analysis.analytics import TradeFilter
-from tribar.analysis.analytics.metrics import group_statement
+from tribar.analysis.analytics.aggregates import group_statement
 from tribar.analysis.analytics.sqlfuncs import (
     confidence_bucket,
     expression_statistics_ddl,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -88,11 +89,14 @@ def test_random_ledgers_match_pandas(
     assert s.max_drawdown == pytest.approx(dd.money, abs=1e-9)
     assert s.max_drawdown_pct == pytest.approx(dd.pct, abs=1e-12)
     assert s.drawdown_trough_at == dd.trough_at
-    expected_sharpe = oracle.sharpe(frame, BALANCE)
-    if expected_sharpe is None:
-        assert s.sharpe is None
-    else:
-        assert s.sharpe == pytest.approx(expected_sharpe, rel=1e-9)
+    for got, want in (
+        (s.sharpe, oracle.sharpe(frame, BALANCE)),
+        (s.sortino, oracle.sortino(frame, BALANCE)),
+    ):
+        if want is None or math.isinf(want):
+            assert got == want
+        else:
+            assert got == pytest.approx(want, rel=1e-9)
 
     buckets = an.confidence_buckets(engine, n_buckets=7)
     scored = frame[frame["model_confidence"].notna()]

@@ -119,11 +119,20 @@ def figures(equity: pd.Series, trades: pd.DataFrame) -> Recomputed:
     r = daily[1:] / daily[:-1] - 1
     sd = r.std(ddof=0)  # Freqtrade's calculate_sharpe_from_balance convention
     sharpe = r.mean() / sd * math.sqrt(365) if sd > 0 else math.nan
-    downside = math.sqrt(np.mean(np.minimum(r, 0) ** 2))
+    # Freqtrade's calculate_sortino_from_balance: population std of the losing days only.
+    losing = r[r < 0]
+    downside = losing.std(ddof=0) if len(losing) > 1 and np.ptp(losing) > 0 else 0.0
     values = equity.to_numpy()
     max_dd = float(np.max(1 - values / np.maximum.accumulate(values)))
-    years = (END - START) / pd.Timedelta(days=365.25)
-    cagr = (values[-1] / values[0]) ** (1 / years) - 1
+    days = (END - START).days  # Freqtrade's calculate_cagr: whole days, 365-day years
+    cagr = (values[-1] / values[0]) ** (365 / days) - 1
+    # Freqtrade's calculate_calmar_from_balance: total return per day in %, over the relative
+    # drawdown at the largest money drawdown, times sqrt(365).
+    cum = values - values[0]
+    high = np.maximum(np.maximum.accumulate(cum), 0.0)
+    trough = int(np.argmin(cum - high))
+    at_trough = (high[trough] - cum[trough]) / (values[0] + high[trough])
+    calmar_numerator = (values[-1] / values[0] - 1) / max(1, days) * 100 * math.sqrt(365)
     pnl = trades["profit_abs"].to_numpy(float) if len(trades) else np.array([])
     ratio = trades["profit_ratio"].to_numpy(float) if len(trades) else np.array([])
     # Exposure: minutes with a position open, by brute force over a minute grid.
@@ -147,8 +156,10 @@ def figures(equity: pd.Series, trades: pd.DataFrame) -> Recomputed:
         total_return=values[-1] / values[0] - 1,
         cagr=cagr,
         sharpe=sharpe,
-        sortino=r.mean() / downside * math.sqrt(365) if downside > 0 else math.nan,
-        calmar=cagr / max_dd if max_dd > 0 else math.nan,
+        sortino=(r.mean() / downside * math.sqrt(365) if downside > 0 else
+                 math.copysign(math.inf, r.mean()) if r.mean() != 0 else math.nan),
+        calmar=(calmar_numerator / at_trough if at_trough > 0 else
+                math.copysign(math.inf, calmar_numerator) if calmar_numerator else math.nan),
         max_drawdown=max_dd,
         exposure=float(busy.mean()),
         psr=float(psr),

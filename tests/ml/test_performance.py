@@ -43,15 +43,19 @@ def test_sharpe_of_constant_and_degenerate_series() -> None:
     assert sharpe_ratio(np.full(100, -0.001)) == -math.inf
     assert math.isnan(sharpe_ratio(np.zeros(100)))
     assert math.isnan(sharpe_ratio([0.01]))
-    # NaNs are dropped, not propagated.
-    assert sharpe_ratio([0.02, np.nan, 0.0]) == pytest.approx(sharpe_ratio([0.02, 0.0]))
+    # A NaN return is a clear error, not silently dropped (a missing day changes the figure).
+    with pytest.raises(
+        ValueError, match=r"daily returns: 1 NaN/infinite value\(s\) at position\(s\) 1"
+    ):
+        sharpe_ratio([0.02, np.nan, 0.0])
 
 
 def test_sortino_closed_form() -> None:
-    r = pd.Series(np.tile([0.02, -0.01], 100))
-    # mean 0.5 %, downside deviation sqrt(0.5 * 0.01**2).
-    assert sortino_ratio(r) == pytest.approx(0.005 / math.sqrt(0.5e-4) * ROOT_365)
-    assert sortino_ratio(np.full(10, 0.01)) == math.inf
+    # Freqtrade's: mean of all returns over the population std of the losing ones.
+    r = pd.Series(np.tile([0.02, -0.01, 0.01, -0.03], 50))
+    assert sortino_ratio(r) == pytest.approx(-0.0025 / 0.01 * ROOT_365)
+    assert sortino_ratio(np.full(10, 0.01)) == math.inf  # no losing day: no downside
+    assert sortino_ratio(np.tile([0.02, -0.01], 5)) == math.inf  # losing days all equal
 
 
 def test_max_drawdown_hand_computed() -> None:
@@ -72,14 +76,14 @@ def test_max_drawdown_peak_is_latest_high_before_trough() -> None:
 
 def test_cagr_and_calmar() -> None:
     assert cagr(np.linspace(100, 121, 366)) == pytest.approx(0.21)  # 365 periods = 1 year
-    index = pd.DatetimeIndex(["2023-01-01", "2025-01-01 12:00"], tz="UTC")  # 731.5 days
-    assert cagr(pd.Series([100.0, 144.0], index=index)) == pytest.approx(
-        1.44 ** (365.25 / 731.5) - 1
-    )
+    # Freqtrade's calculate_cagr: whole days (731 of 731.5), 365-day years.
+    index = pd.DatetimeIndex(["2023-01-01", "2025-01-01 12:00"], tz="UTC")
+    assert cagr(pd.Series([100.0, 144.0], index=index)) == pytest.approx(1.44 ** (365 / 731) - 1)
+    assert math.isnan(cagr(pd.Series([100.0, 144.0], index=index[:1].repeat(2))))
+    # Freqtrade's Calmar: total return / days * 100 over the max drawdown, times sqrt(365).
     dates = pd.DatetimeIndex(["2024-01-01", "2024-07-01", "2025-01-01"])
     equity = pd.Series([100.0, 80.0, 121.0], index=dates)
-    years = 366 / 365.25  # 2024 is a leap year
-    assert calmar_ratio(equity) == pytest.approx((1.21 ** (1 / years) - 1) / 0.2)
+    assert calmar_ratio(equity) == pytest.approx(0.21 / 366 * 100 / 0.2 * ROOT_365)
     assert calmar_ratio([100.0, 110.0]) == math.inf
 
 

@@ -4,7 +4,7 @@ import urllib.request
 
 import pytest
 
-from tribar.monitoring.exporter import settings_from_config, start_exporter
+from tribar.monitoring.exporter import settings_from_config, start_exporter, stop_exporter
 from tribar.monitoring.metrics import TribarMetrics
 
 
@@ -41,3 +41,35 @@ def test_settings_defaults_and_bad_port() -> None:
     assert (s.enabled, s.listen_ip_address, s.listen_port) == (False, "127.0.0.1", 9108)
     with pytest.raises(ValueError, match=r"tribar\.metrics\.listen_port"):
         settings_from_config({"tribar": {"metrics": {"listen_port": "x"}}})
+
+
+def test_settings_coerce_env_strings_and_name_bad_keys() -> None:
+    # Freqtrade passes FREQTRADE__TRIBAR__METRICS__* through as typed values, but compose files
+    # and other loaders hand over strings.
+    s = settings_from_config({"tribar": {"metrics": {"enabled": "true", "listen_port": "9200"}}})
+    assert (s.enabled, s.listen_port) == (True, 9200)
+    for bad, key, expected in (
+        ({"listen_port": 70000}, "listen_port", "integer port 0..65535"),
+        ({"listen_port": True}, "listen_port", "integer port"),
+        ({"enabled": "maybe"}, "enabled", "true or false"),
+        ({"listen_ip_address": ""}, "listen_ip_address", "host or IP"),
+        ({"listen_prot": 9108}, "listen_prot", "unknown key"),
+    ):
+        with pytest.raises(ValueError, match=rf"tribar\.metrics\.{key}: expected .*{expected}"):
+            settings_from_config({"tribar": {"metrics": bad}})
+    with pytest.raises(ValueError, match=r"tribar\.metrics: expected an object"):
+        settings_from_config({"tribar": {"metrics": [1]}})
+
+
+def test_restart_on_the_same_port_replaces_this_process_s_own_server() -> None:
+    # Freqtrade's /reload_config calls bot_start again with a new strategy and registry.
+    old, new = TribarMetrics(), TribarMetrics()
+    old.open_trades.set(1)
+    new.open_trades.set(2)
+    port = _free_port()
+    assert start_exporter(old.registry, "127.0.0.1", port)
+    assert start_exporter(new.registry, "127.0.0.1", port)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert "tribar_open_trades 2.0" in body
+    assert stop_exporter("127.0.0.1", port)
+    assert not stop_exporter("127.0.0.1", port)

@@ -19,7 +19,7 @@ REPLAY_ARGS = (
 )  # fmt: skip
 REPLAY_CONFIGS = (
     "config.json", "config.api.json", "tests/paper/replay-trading.json",
-    "tests/paper/replay-daily-loss.json",
+    "tests/paper/replay-daily-loss.json", "tests/paper/replay-metrics.json",
 )  # fmt: skip
 # Measured 4.5 min on 2 cores; the bound only keeps a hung replay from hanging CI.
 REPLAY_TIMEOUT_SECONDS = 1200

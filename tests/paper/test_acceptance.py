@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tribar.paper.acceptance import AcceptanceThresholds, judge, profit_factor
+from tribar.analysis.analytics.performance import profit_factor_or_none as profit_factor
+from tribar.paper.acceptance import AcceptanceThresholds, judge
 from tribar.paper.heartbeat import HeartbeatRecorder, read_heartbeats, uptime
 
 START = datetime(2025, 6, 1, tzinfo=UTC)

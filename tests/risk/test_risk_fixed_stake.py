@@ -1,42 +1,57 @@
-"""Fixed stakes (Freqtrade's stake_amount) obey the same hard limits as Kelly stakes."""
+"""Fixed stakes (Freqtrade's stake_amount) go through the same decision and caps as Kelly stakes."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tribar.risk import RiskLimits, RiskManager
+from tribar.risk import EntryDecision, EntryRequest, RiskLimits, RiskManager
 
 LIMITS = RiskLimits(max_position_value_usd=150.0, max_total_exposure_usd=500.0)
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def fixed(
+    stake: Any, equity: Any = 1000.0, exposure: Any = None, min_stake: Any = 5.0,
+    max_stake: Any = 990.0, mgr: RiskManager | None = None,
+) -> EntryDecision:  # fmt: skip
+    request = EntryRequest(
+        pair="BTC/USDT", time=NOW, sizing="fixed", proposed_stake=stake, equity=equity,
+        open_exposure={} if exposure is None else exposure, min_stake=min_stake,
+        max_stake=max_stake,
+    )  # fmt: skip
+    return (mgr or RiskManager(LIMITS)).decide(request)
 
 
 def test_fixed_stake_passes_untouched_when_no_limit_binds() -> None:
-    decision = RiskManager(LIMITS).cap_fixed_stake("BTC/USDT", 100.0, 1000.0, {}, 5.0, 990.0)
+    decision = fixed(100.0)
     assert decision.stake == 100.0 and "fixed stake" in decision.reason
+    assert decision.binding is None and decision.code == "ok"
 
 
-def test_fixed_stake_shrinks_under_total_exposure_then_skips() -> None:
-    mgr = RiskManager(LIMITS)
+def test_fixed_stake_shrinks_under_total_exposure_then_refuses() -> None:
     exposure = {"ETH/USDT": 150.0, "SOL/USDT": 150.0, "XRP/USDT": 150.0}
-    decision = mgr.cap_fixed_stake("BTC/USDT", 100.0, 1000.0, exposure, 5.0, 990.0)
-    assert math.isclose(decision.stake, 50.0) and "max_total_exposure_usd" in decision.reason
+    decision = fixed(100.0, exposure=exposure)
+    assert math.isclose(decision.stake, 50.0) and decision.binding == "max_total_exposure_usd"
     exposure["BNB/USDT"] = 50.0
-    assert mgr.cap_fixed_stake("BTC/USDT", 100.0, 1000.0, exposure, 5.0, 990.0).stake == 0.0
+    refused = fixed(100.0, exposure=exposure)
+    assert refused.stake == 0.0 and refused.code == "max_total_exposure_usd"
 
 
 def test_fixed_stake_capped_per_position() -> None:
-    decision = RiskManager(LIMITS).cap_fixed_stake(
-        "BTC/USDT", 400.0, 1000.0, {"BTC/USDT": 100.0}, 5.0, 990.0
-    )
-    assert math.isclose(decision.stake, 50.0) and "max_position_value_usd" in decision.reason
+    decision = fixed(400.0, exposure={"BTC/USDT": 100.0})
+    assert math.isclose(decision.stake, 50.0) and decision.binding == "max_position_value_usd"
 
 
-def test_invalid_fixed_stake_is_a_skip() -> None:
-    mgr = RiskManager(LIMITS)
+def test_invalid_fixed_stake_is_a_refusal() -> None:
     for bad in (float("nan"), -5.0, 0.0, None, "x"):
-        assert mgr.cap_fixed_stake("BTC/USDT", bad, 1000.0, {}, 5.0, 990.0).stake == 0.0
+        decision = fixed(bad)
+        assert decision.stake == 0.0 and decision.code == "inputs"
+        assert "proposed_stake" in decision.reason
 
 
 @given(
@@ -52,11 +67,7 @@ def test_fixed_stake_never_breaks_a_cap(
     min_stake: float, max_stake: float,
 ) -> None:  # fmt: skip
     exposure = {"BTC/USDT": pair_exposure, "ETH/USDT": other_exposure}
-    out = (
-        RiskManager(LIMITS)
-        .cap_fixed_stake("BTC/USDT", stake, equity, exposure, min_stake, max_stake)
-        .stake
-    )
+    out = fixed(stake, equity, exposure, min_stake, max_stake).stake
     assert math.isfinite(out) and out >= 0.0
     if out > 0.0:
         assert out <= stake + 1e-9 and out <= max_stake + 1e-9 and out >= min_stake - 1e-9

@@ -32,13 +32,14 @@ ratio = st.floats(1e-6, 1e6)
     [(0.6, 1.0, 0.2), (0.55, 1.0, 0.1), (0.5, 2.0, 0.25), (0.4, 2.0, 0.1), (1.0, 3.0, 1.0)],
 )
 def test_kelly_matches_the_formula(p: float, b: float, full_kelly: float) -> None:
-    assert kelly_fraction(p, b, fraction=1.0, max_position_pct=1.0) == pytest.approx(full_kelly)
-    assert kelly_fraction(p, b, fraction=0.5, max_position_pct=1.0) == pytest.approx(full_kelly / 2)
+    assert kelly_fraction(p, b, fraction=1.0) == pytest.approx(full_kelly)
+    assert kelly_fraction(p, b, fraction=0.5) == pytest.approx(full_kelly / 2)
 
 
-def test_default_is_half_kelly_capped_at_ten_percent() -> None:
+def test_default_is_half_kelly_and_uncapped() -> None:
     assert kelly_fraction(0.55, 1.0) == pytest.approx(0.05)
-    assert kelly_fraction(0.9, 2.0) == pytest.approx(0.10)  # half Kelly 0.425, capped
+    # No max_position_pct here: RiskManager.decide applies it once, after the volatility scale.
+    assert kelly_fraction(0.9, 2.0) == pytest.approx(0.425)
 
 
 @pytest.mark.parametrize(("p", "b"), [(0.5, 1.0), (0.3, 2.0), (0.0, 5.0), (0.2, 4.0)])
@@ -67,29 +68,26 @@ def test_invalid_p_or_b_gives_zero(p: object, b: object) -> None:
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.5, 1.5, math.nan, None])
-def test_invalid_fraction_or_cap_gives_zero(bad: object) -> None:
+def test_invalid_fraction_gives_zero(bad: object) -> None:
     assert kelly_fraction(0.9, 2.0, fraction=bad) == 0.0
-    assert kelly_fraction(0.9, 2.0, max_position_pct=bad) == 0.0
 
 
-@given(p=anything, b=anything, fraction=anything, cap=anything)
-def test_kelly_is_total_finite_and_within_cap(
-    p: object, b: object, fraction: object, cap: object
-) -> None:
-    result = kelly_fraction(p, b, fraction=fraction, max_position_pct=cap)
+@given(p=anything, b=anything, fraction=anything)
+def test_kelly_is_total_finite_and_within_fraction(p: object, b: object, fraction: object) -> None:
+    result = kelly_fraction(p, b, fraction=fraction)
     assert isinstance(result, float)
     assert math.isfinite(result)
     assert result >= 0.0
     if result > 0.0:
-        assert isinstance(cap, float | int)
-        assert result <= cap
+        assert isinstance(fraction, float | int)
+        assert result <= fraction  # f* = p - q/b <= p <= 1
         assert 0.0 <= p <= 1.0  # type: ignore[operator]
         assert b > 0  # type: ignore[operator]
 
 
 @given(p=anything, b=anything)
-def test_default_never_exceeds_ten_percent(p: object, b: object) -> None:
-    assert 0.0 <= kelly_fraction(p, b) <= 0.10
+def test_default_never_exceeds_half(p: object, b: object) -> None:
+    assert 0.0 <= kelly_fraction(p, b) <= 0.5
 
 
 @given(p1=probability, p2=probability, b=ratio, fraction=st.floats(0.01, 1.0))
@@ -101,9 +99,7 @@ def test_kelly_is_monotone_in_p(p1: float, p2: float, b: float, fraction: float)
 @given(p=probability, b1=ratio, b2=ratio)
 def test_kelly_is_monotone_in_b(p: float, b1: float, b2: float) -> None:
     low, high = sorted((b1, b2))
-    assert kelly_fraction(p, low, max_position_pct=1.0) <= kelly_fraction(
-        p, high, max_position_pct=1.0
-    )
+    assert kelly_fraction(p, low) <= kelly_fraction(p, high)
 
 
 @given(p=probability, b=ratio)

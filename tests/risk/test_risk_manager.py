@@ -1,4 +1,7 @@
-"""RiskManager: the sizing pipeline and every hard limit tripping and clearing."""
+"""RiskManager: the entry decision's sizing steps and every hard limit tripping and clearing.
+
+The property tests over all caps are in test_risk_decision.py.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from tribar.risk.circuit_breaker import BreakerState
+from tribar.risk.decision import EntryDecision, EntryRequest
 from tribar.risk.limits import RiskLimits, SizingParams
 from tribar.risk.manager import HALT_DAILY_LOSS, RiskManager
 
@@ -24,88 +26,136 @@ def manager(**overrides: Any) -> RiskManager:
     return RiskManager(RiskLimits(**overrides))
 
 
-def stake(mgr: RiskManager | None = None, **kwargs: Any) -> float:
-    """Stake with sensible defaults: half Kelly of p=0.55, b=1 is 5 % of 1000 = 50."""
+def request(**kwargs: Any) -> EntryRequest:
+    """Sensible defaults: no fee and k_tp = k_sl, so the payoff ratio b is exactly k_tp; half
+    Kelly of p=0.55, b=1 is 5 % of 1000 = 50."""
     args: dict[str, Any] = {
-        "pair": "BTC/USDT",
-        "p": 0.55,
-        "b": 1.0,
-        "current_atr": 1.0,
-        "baseline_atr": 1.0,
-        "equity": 1000.0,
-        "open_exposure_usd": {},
-        "min_stake": 5.0,
-        "max_stake": 990.0,
-    }
+        "pair": "BTC/USDT", "time": NOW, "sizing": "kelly", "price": 100.0,
+        "probability": 0.55, "atr": 1.0, "atr_baseline": 1.0, "k_tp": 1.0, "k_sl": 1.0,
+        "fee": 0.0, "signal_time": NOW - HOUR, "timeframe": HOUR, "equity": 1000.0,
+        "open_exposure": {}, "min_stake": 5.0, "max_stake": 990.0, "proposed_stake": 100.0,
+    }  # fmt: skip
     args.update(kwargs)
-    return (mgr or manager()).stake_for_entry(**args).stake
+    return EntryRequest(**args)
 
 
-# Sizing pipeline -----------------------------------------------------------------------------
+def decide(mgr: RiskManager | None = None, **kwargs: Any) -> EntryDecision:
+    return (mgr or manager()).decide(request(**kwargs))
+
+
+def stake(mgr: RiskManager | None = None, **kwargs: Any) -> float:
+    return decide(mgr, **kwargs).stake
+
+
+def check(
+    mgr: RiskManager, pair: str, now: datetime, recent: list[Any], **kwargs: Any
+) -> EntryDecision:
+    """The gate steps of the decision (halts, blacklist, trades per hour) for an entry that
+    would otherwise be sized normally."""
+    return mgr.decide(
+        request(pair=pair, time=now, signal_time=now - HOUR, recent_entry_times=recent, **kwargs)
+    )
+
+
+# Sizing steps --------------------------------------------------------------------------------
 
 
 def test_stake_is_kelly_times_volatility_times_equity() -> None:
     assert stake() == pytest.approx(50.0)
-    assert stake(current_atr=2.0) == pytest.approx(25.0)  # twice as wild -> half
-    assert stake(current_atr=0.8) == pytest.approx(62.5)
+    assert stake(atr=2.0) == pytest.approx(25.0)  # twice as wild -> half
+    assert stake(atr=0.8) == pytest.approx(62.5)
 
 
 def test_volatility_boost_cannot_pass_max_position_pct() -> None:
-    # Kelly 5 % x scale 2 = 10 % = the cap; scale 2 on top of a capped Kelly stays at 10 %.
-    assert stake(baseline_atr=100.0) == pytest.approx(100.0)
-    assert stake(p=0.9, b=2.0, baseline_atr=100.0) == pytest.approx(100.0)
+    # Kelly 5 % x scale 2 = 10 % = the cap; scale 2 on top of a larger Kelly stays at 10 %.
+    assert stake(atr_baseline=100.0) == pytest.approx(100.0)
+    capped = decide(probability=0.9, k_tp=2.0, atr_baseline=100.0)
+    assert capped.stake == pytest.approx(100.0)
+    assert capped.binding == "max_position_pct" and capped.resized
+
+
+def test_max_position_pct_is_applied_once_after_the_volatility_scale() -> None:
+    # Half Kelly of p=0.9, b=2 is 0.425; scale 0.2 gives 0.085 < 10 %: the cap must not have
+    # clipped Kelly before the scale (that would give 0.1 x 0.2 = 2 %).
+    decision = decide(probability=0.9, k_tp=2.0, atr=5.0)
+    assert decision.kelly_fraction == pytest.approx(0.425)
+    assert decision.stake == pytest.approx(85.0) and decision.binding is None
 
 
 def test_decision_explains_itself() -> None:
-    decision = manager().stake_for_entry("BTC/USDT", 0.55, 1.0, 2.0, 1.0, 1000.0, {}, 5.0, 990.0)
+    decision = decide(atr=2.0)
+    assert decision.allowed and decision.code == "ok" and not decision.resized
     assert decision.kelly_fraction == pytest.approx(0.05)
     assert decision.volatility_scale == pytest.approx(0.5)
-    assert "kelly x volatility" in decision.reason and not decision.skip
+    assert decision.payoff_ratio == pytest.approx(1.0)
+    assert "kelly 0.0500 x vol 0.500" in decision.reason
 
 
-def test_no_edge_skips() -> None:
-    decision = manager().stake_for_entry("BTC/USDT", 0.5, 1.0, 1.0, 1.0, 1000.0, {}, 5.0, 990.0)
-    assert decision.skip and "no positive edge" in decision.reason
+def test_no_edge_refuses_never_a_minimum_bet() -> None:
+    decision = decide(probability=0.5)
+    assert decision.refused and decision.stake == 0.0
+    assert decision.code == "kelly_edge" and "no positive edge" in decision.reason
 
 
-def test_missing_baseline_skips() -> None:
-    assert stake(baseline_atr=math.nan) == 0.0
+def test_payoff_ratio_comes_from_the_barriers_and_closed_trades() -> None:
+    # Fee-free barriers 2:1, and closed trades with a realised ratio 3 at k = 20 and
+    # n_eff = 20: b = sqrt(2 x 3).
+    decision = decide(k_tp=2.0, closed_profit_ratios=[0.03] * 20 + [-0.01] * 20)
+    assert decision.payoff_ratio == pytest.approx(math.sqrt(6.0))
+
+
+def test_fees_that_eat_the_win_refuse_at_the_payoff_step() -> None:
+    decision = decide(fee=0.01)  # 1 % move both ways, 1 % fee per side: no net win
+    assert decision.refused and decision.code == "payoff_ratio"
+
+
+def test_missing_baseline_refuses_naming_it() -> None:
+    decision = decide(atr_baseline=math.nan)
+    assert decision.refused and decision.code == "inputs" and "atr_baseline=nan" in decision.reason
+
+
+def test_stale_or_future_signal_refuses() -> None:
+    assert decide(signal_time=NOW - 2 * HOUR).code == "signal_age"
+    assert decide(signal_time=NOW).code == "signal_age"  # has not closed yet
+    assert decide(signal_time=None).code == "signal_age"
+    # Live calls come a little after the candle closed.
+    assert decide(time=NOW + 5 * MINUTE).allowed
 
 
 def test_position_value_cap_trips_and_clears() -> None:
     mgr = manager(max_position_value_usd=30.0)
     assert stake(mgr) == pytest.approx(30.0)
     # A position already open on the pair uses up part of the cap ...
-    assert stake(mgr, open_exposure_usd={"BTC/USDT": 25.0}) == pytest.approx(5.0)
-    assert stake(mgr, open_exposure_usd={"BTC/USDT": 26.0}) == 0.0  # 4 left < min stake 5
-    assert stake(mgr, open_exposure_usd={"BTC/USDT": 20.0}) == pytest.approx(10.0)
-    assert stake(mgr, open_exposure_usd={"BTC/USDT": 30.0}) == 0.0
+    assert stake(mgr, open_exposure={"BTC/USDT": 25.0}) == pytest.approx(5.0)
+    assert stake(mgr, open_exposure={"BTC/USDT": 26.0}) == 0.0  # 4 left < min stake 5
+    assert stake(mgr, open_exposure={"BTC/USDT": 20.0}) == pytest.approx(10.0)
+    full = decide(mgr, open_exposure={"BTC/USDT": 30.0})
+    assert full.refused and full.code == "max_position_value_usd"
     # ... positions on other pairs do not.
-    assert stake(mgr, open_exposure_usd={"ETH/USDT": 30.0}) == pytest.approx(30.0)
+    assert stake(mgr, open_exposure={"ETH/USDT": 30.0}) == pytest.approx(30.0)
 
 
-def test_total_exposure_shrinks_then_skips_then_recovers() -> None:
+def test_total_exposure_shrinks_then_refuses_then_recovers() -> None:
     mgr = manager(max_total_exposure_usd=200.0)
-    assert stake(mgr, open_exposure_usd={"ETH/USDT": 100.0}) == pytest.approx(50.0)
-    assert stake(mgr, open_exposure_usd={"ETH/USDT": 100.0, "SOL/USDT": 80.0}) == pytest.approx(
-        20.0
-    )
-    decision = mgr.stake_for_entry(
-        "BTC/USDT", 0.55, 1.0, 1.0, 1.0, 1000.0, {"ETH/USDT": 200.0}, 5.0, 990.0
-    )
-    assert decision.skip and "max_total_exposure_usd" in decision.reason
+    assert stake(mgr, open_exposure={"ETH/USDT": 100.0}) == pytest.approx(50.0)
+    shrunk = decide(mgr, open_exposure={"ETH/USDT": 100.0, "SOL/USDT": 80.0})
+    assert shrunk.stake == pytest.approx(20.0) and shrunk.binding == "max_total_exposure_usd"
+    decision = decide(mgr, open_exposure={"ETH/USDT": 200.0})
+    assert decision.refused and decision.code == "max_total_exposure_usd"
     # Trades closed: room again.
-    assert stake(mgr, open_exposure_usd={}) == pytest.approx(50.0)
+    assert stake(mgr, open_exposure={}) == pytest.approx(50.0)
 
 
 def test_freqtrade_max_stake_clamps() -> None:
-    assert stake(max_stake=20.0) == pytest.approx(20.0)
+    decision = decide(max_stake=20.0)
+    assert decision.stake == pytest.approx(20.0) and decision.binding == "max_stake"
 
 
-def test_below_exchange_minimum_is_skipped_not_rounded_up() -> None:
+def test_below_exchange_minimum_is_refused_not_rounded_up() -> None:
     mgr = manager()
-    decision = mgr.stake_for_entry("BTC/USDT", 0.55, 1.0, 1.0, 1.0, 1000.0, {}, 60.0, 990.0)
-    assert decision.skip and "below exchange minimum" in decision.reason
+    decision = decide(mgr, min_stake=60.0)
+    assert decision.refused and decision.code == "min_stake"
+    assert "below exchange minimum" in decision.reason
     assert stake(mgr, min_stake=50.0) == pytest.approx(50.0)
     assert stake(mgr, min_stake=None) == pytest.approx(50.0)
 
@@ -122,90 +172,92 @@ def test_leverage_sizes_the_margin_for_the_same_notional() -> None:
         {"equity": math.nan},
         {"equity": -5.0},
         {"equity": None},
-        {"open_exposure_usd": {"ETH/USDT": math.nan}},
-        {"open_exposure_usd": {"ETH/USDT": -10.0}},
-        {"open_exposure_usd": None},
+        {"open_exposure": {"ETH/USDT": math.nan}},
+        {"open_exposure": {"ETH/USDT": -10.0}},
+        {"open_exposure": None},
         {"max_stake": 0.0},
         {"max_stake": math.inf},
         {"min_stake": math.nan},
         {"leverage": 0.5},
         {"leverage": math.nan},
-        {"p": 1.5},
-        {"b": -1.0},
-        {"current_atr": 0.0},
+        {"probability": 1.5},
+        {"probability": math.nan},
+        {"price": math.inf},
+        {"atr": 0.0},
+        {"recent_entry_times": ["yesterday"]},
     ],
 )
-def test_unreadable_inputs_skip(bad: dict[str, Any]) -> None:
-    assert stake(**bad) == 0.0
+def test_unreadable_inputs_refuse(bad: dict[str, Any]) -> None:
+    decision = decide(**bad)
+    assert decision.refused and decision.stake == 0.0
+    key = next(iter(bad))
+    # The reason names the field, so the log says what was wrong.
+    if key == "recent_entry_times":
+        assert decision.code == "max_trades_per_hour" and "recent entry times" in decision.reason
+    else:
+        assert decision.code == "inputs" and key in decision.reason
 
 
 def test_smaller_sizing_settings_are_used() -> None:
     mgr = RiskManager(RiskLimits(sizing=SizingParams(kelly_fraction=0.25, max_position_pct=0.02)))
-    assert stake(mgr) == pytest.approx(20.0)  # quarter Kelly 2.5 % -> capped 2 %
+    decision = decide(mgr)
+    assert decision.stake == pytest.approx(20.0)  # quarter Kelly 2.5 % -> capped 2 %
+    assert decision.binding == "max_position_pct"
 
 
-numbers = st.floats(allow_nan=True, allow_infinity=True)
-exposures = st.dictionaries(
-    st.sampled_from(["BTC/USDT", "ETH/USDT", "SOL/USDT"]), st.floats(0.0, 600.0), max_size=3
-)
+def test_fixed_stakes_take_the_same_caps_but_not_max_position_pct() -> None:
+    mgr = manager(max_position_value_usd=150.0)
+    assert stake(mgr, sizing="fixed", proposed_stake=120.0) == pytest.approx(120.0)
+    capped = decide(mgr, sizing="fixed", proposed_stake=400.0)
+    assert capped.stake == pytest.approx(150.0) and capped.binding == "max_position_value_usd"
+    # Kelly inputs are not needed for a fixed stake; its gates still apply.
+    assert stake(mgr, sizing="fixed", probability=None, atr=None) == pytest.approx(100.0)
+    mgr.breaker.trip("stop", NOW)
+    assert decide(mgr, sizing="fixed").code == "circuit_breaker"
 
 
-@given(
-    p=numbers,
-    b=numbers,
-    current=numbers,
-    baseline=numbers,
-    equity=st.one_of(numbers, st.floats(1.0, 1e7)),
-    exposure=exposures,
-    min_stake=st.one_of(st.none(), numbers, st.floats(0.0, 50.0)),
-    max_stake=st.one_of(numbers, st.floats(1.0, 1e6)),
-    leverage=st.one_of(numbers, st.floats(1.0, 20.0)),
-)
-def test_stake_never_breaks_a_cap(
-    p: float,
-    b: float,
-    current: float,
-    baseline: float,
-    equity: float,
-    exposure: dict[str, float],
-    min_stake: float | None,
-    max_stake: float,
-    leverage: float,
-) -> None:
-    limits = RiskLimits()
-    decision = RiskManager(limits).stake_for_entry(
-        "BTC/USDT", p, b, current, baseline, equity, exposure, min_stake, max_stake,
-        leverage=leverage,
-    )  # fmt: skip
-    value = decision.stake
-    assert math.isfinite(value) and value >= 0.0
-    if value == 0.0:
-        return
-    tolerance = 1e-9 * max(1.0, value * leverage)
-    notional = value * leverage
-    assert value <= max_stake
-    assert min_stake is None or value >= min_stake
-    assert notional <= limits.sizing.max_position_pct * equity + tolerance
-    assert notional <= limits.max_position_value_usd - exposure.get("BTC/USDT", 0.0) + tolerance
-    assert notional <= limits.max_total_exposure_usd - sum(exposure.values()) + tolerance
+def test_unknown_sizing_and_bad_requests_refuse_without_raising() -> None:
+    assert decide(sizing="martingale").code == "request"  # type: ignore[arg-type]
+    assert decide(time="noon").code == "request"
+    assert manager().decide("not a request").code == "request"  # type: ignore[arg-type]
 
 
-@given(
-    p1=st.floats(0.0, 1.0),
-    p2=st.floats(0.0, 1.0),
-    b=st.floats(0.01, 100.0),
-    current=st.floats(0.01, 100.0),
-    baseline=st.floats(0.01, 100.0),
-    exposure=exposures,
-)
-def test_stake_is_monotone_in_p(
-    p1: float, p2: float, b: float, current: float, baseline: float, exposure: dict[str, float]
-) -> None:
-    low, high = sorted((p1, p2))
+def test_listeners_see_every_decision_and_cannot_break_it() -> None:
     mgr = manager()
-    s_low = mgr.stake_for_entry("BTC/USDT", low, b, current, baseline, 1000.0, exposure, 0, 990)
-    s_high = mgr.stake_for_entry("BTC/USDT", high, b, current, baseline, 1000.0, exposure, 0, 990)
-    assert s_low.stake <= s_high.stake
+    seen: list[EntryDecision] = []
+
+    def broken(decision: EntryDecision) -> None:
+        raise RuntimeError("monitoring bug")
+
+    mgr.add_decision_listener(broken)
+    mgr.add_decision_listener(seen.append)
+    assert decide(mgr).allowed and decide(mgr, probability=0.1).refused
+    assert [d.code for d in seen] == ["ok", "kelly_edge"]
+    mgr.remove_decision_listener(seen.append)
+    decide(mgr)
+    assert len(seen) == 2
+
+
+def test_refusals_and_resizes_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="tribar.risk.manager"):
+        decide(probability=0.1)
+        decide(max_stake=20.0)
+        decide()
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert len(messages) == 2
+    assert "entry refused [kelly_edge]" in messages[0]
+    assert "stake resized [max_stake]" in messages[1]
+
+
+def test_request_is_immutable() -> None:
+    exposure = {"ETH/USDT": 10.0}
+    req = request(open_exposure=exposure)
+    exposure["ETH/USDT"] = 1e9  # the caller's dict changing later does not change the request
+    assert req.open_exposure["ETH/USDT"] == 10.0
+    with pytest.raises(AttributeError):
+        req.equity = 5.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        req.open_exposure["ETH/USDT"] = 5.0  # type: ignore[index]
 
 
 def test_payoff_ratio_uses_configured_prior_strength() -> None:
@@ -220,31 +272,31 @@ def test_payoff_ratio_uses_configured_prior_strength() -> None:
 def test_trades_per_hour_trip_and_clear() -> None:
     mgr = manager(max_trades_per_hour=3)
     entries = [NOW - 50 * MINUTE, NOW - 20 * MINUTE, NOW - 5 * MINUTE]
-    assert mgr.check_entry("BTC/USDT", NOW, entries[:2]).allowed
-    refused = mgr.check_entry("BTC/USDT", NOW, entries)
+    assert check(mgr, "BTC/USDT", NOW, entries[:2]).allowed
+    refused = check(mgr, "BTC/USDT", NOW, entries)
     assert not refused.allowed
     assert "max_trades_per_hour 3" in refused.reason
     assert (NOW + 10 * MINUTE).isoformat() in refused.reason  # when the oldest ages out
     # One minute before the oldest entry is an hour old: still refused; at that moment: allowed.
-    assert not mgr.check_entry("BTC/USDT", NOW + 9 * MINUTE, entries).allowed
-    assert mgr.check_entry("BTC/USDT", NOW + 10 * MINUTE, entries).allowed
+    assert not check(mgr, "BTC/USDT", NOW + 9 * MINUTE, entries).allowed
+    assert check(mgr, "BTC/USDT", NOW + 10 * MINUTE, entries).allowed
 
 
 def test_trades_per_hour_counts_naive_freqtrade_dates_and_ignores_old_ones() -> None:
     mgr = manager(max_trades_per_hour=2)
     naive_recent = [(NOW - 10 * MINUTE).replace(tzinfo=None), NOW.replace(tzinfo=None)]
-    assert not mgr.check_entry("BTC/USDT", NOW, naive_recent).allowed
+    assert not check(mgr, "BTC/USDT", NOW, naive_recent).allowed
     old = [NOW - 2 * HOUR, NOW - 61 * MINUTE, NOW - 10 * MINUTE]
-    assert mgr.check_entry("BTC/USDT", NOW, old).allowed
+    assert check(mgr, "BTC/USDT", NOW, old).allowed
 
 
 def test_blacklist_refuses_matching_pairs_only() -> None:
     mgr = manager(blacklist_symbols=["DOGE/USDT", "BNB/.*"])
-    assert not mgr.check_entry("DOGE/USDT", NOW, []).allowed
-    assert not mgr.check_entry("bnb/btc", NOW, []).allowed  # Freqtrade ignores case too
-    assert "blacklist" in mgr.check_entry("BNB/USDT", NOW, []).reason
-    assert mgr.check_entry("DOGE/BTC", NOW, []).allowed  # whole-name match, like Freqtrade
-    assert mgr.check_entry("ETH/USDT", NOW, []).allowed
+    assert not check(mgr, "DOGE/USDT", NOW, []).allowed
+    assert not check(mgr, "bnb/btc", NOW, []).allowed  # Freqtrade ignores case too
+    assert "blacklist" in check(mgr, "BNB/USDT", NOW, []).reason
+    assert check(mgr, "DOGE/BTC", NOW, []).allowed  # whole-name match, like Freqtrade
+    assert check(mgr, "ETH/USDT", NOW, []).allowed
 
 
 def test_default_blacklist_drops_stablecoin_pairs() -> None:
@@ -262,14 +314,14 @@ def test_blacklist_is_merged_into_freqtrades() -> None:
 def test_halt_refuses_entries_until_cleared() -> None:
     mgr = manager()
     mgr.breaker.trip("operator says stop", NOW)
-    refused = mgr.check_entry("BTC/USDT", NOW, [])
+    refused = check(mgr, "BTC/USDT", NOW, [])
     assert not refused.allowed and "operator says stop" in refused.reason
     mgr.breaker.clear(NOW)
-    assert mgr.check_entry("BTC/USDT", NOW, []).allowed
+    assert check(mgr, "BTC/USDT", NOW, []).allowed
 
 
 def test_unreadable_entry_times_refuse() -> None:
-    assert not manager().check_entry("BTC/USDT", NOW, ["yesterday"]).allowed  # type: ignore[list-item]
+    assert not check(manager(), "BTC/USDT", NOW, ["yesterday"]).allowed  # type: ignore[list-item]
 
 
 # Drawdown and balance floor ----------------------------------------------------------------
@@ -283,13 +335,13 @@ def test_drawdown_halt_trips_at_the_limit_and_needs_a_reset() -> None:
     assert not status.halted and status.drawdown_pct == pytest.approx(14.99917, rel=1e-4)
     status = mgr.update_equity(1020.0, NOW + 3 * HOUR)  # 15 % from 1200
     assert status.halted and "max_drawdown_pct 15" in status.reason
-    assert not mgr.check_entry("BTC/USDT", NOW + 3 * HOUR, []).allowed
+    assert not check(mgr, "BTC/USDT", NOW + 3 * HOUR, []).allowed
     # Recovering a little does not lift it, nor does time passing.
     assert mgr.update_equity(1100.0, NOW + 30 * HOUR).halted
     # The operator resets: the peak is re-based, trading resumes.
     status = mgr.reset_halt(NOW + 31 * HOUR, 1100.0)
     assert not status.halted and mgr.equity_peak == 1100.0
-    assert mgr.check_entry("BTC/USDT", NOW + 31 * HOUR, []).allowed
+    assert check(mgr, "BTC/USDT", NOW + 31 * HOUR, []).allowed
 
 
 def test_balance_floor_trips_below_and_clears_only_above() -> None:
@@ -328,11 +380,11 @@ def test_daily_loss_locks_until_next_utc_midnight_and_clears() -> None:
     midnight = datetime(2026, 3, 2, tzinfo=UTC)
     assert until == midnight
     assert [h.key for h in mgr.breaker.halts()] == [HALT_DAILY_LOSS]
-    refused = mgr.check_entry("BTC/USDT", midnight - timedelta(seconds=1), [])
+    refused = check(mgr, "BTC/USDT", midnight - timedelta(seconds=1), [])
     assert not refused.allowed and "max_daily_loss_usd 50" in refused.reason
     # Next UTC day: realised P&L starts again from zero and the lock has expired.
     assert mgr.daily_loss_lock_until(0.0, midnight) is None
-    assert mgr.check_entry("BTC/USDT", midnight, []).allowed
+    assert check(mgr, "BTC/USDT", midnight, []).allowed
 
 
 def test_daily_loss_just_before_midnight_ends_at_that_midnight() -> None:
@@ -361,7 +413,7 @@ def test_daily_loss_and_drawdown_halts_are_independent() -> None:
     mgr.daily_loss_lock_until(-60.0, NOW)
     mgr.update_equity(800.0, NOW)  # 20 % drawdown
     midnight = datetime(2026, 3, 2, tzinfo=UTC)
-    assert not mgr.check_entry("BTC/USDT", midnight, []).allowed  # drawdown still holds
+    assert not check(mgr, "BTC/USDT", midnight, []).allowed  # drawdown still holds
     assert [h.key for h in mgr.breaker.halts()] == ["drawdown"]
 
 

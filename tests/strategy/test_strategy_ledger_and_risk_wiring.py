@@ -22,6 +22,8 @@ def _strategy(tmp_path: Path, **tribar: Any) -> Any:
 
     config = Configuration.from_files([str(REPO_ROOT / "config.json")])
     config["runmode"] = RunMode.DRY_RUN
+    # Freqtrade's trade command sets db_url; the durable risk state lives in that database.
+    config["db_url"] = f"sqlite:///{tmp_path / 'trades.sqlite'}"
     config["strategy_path"] = str(REPO_ROOT / "strategies")
     config["tribar"].update(
         {"ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",

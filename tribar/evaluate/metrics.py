@@ -7,7 +7,8 @@ Freqtrade's own headline drawdown uses closed trades only; both are reported.
 
 Daily returns are taken between 00:00 UTC snapshots (the open of the day = the close of the day
 before); the last point is the final balance at the end of the range. All ratios come from
-``tribar.analysis.analytics.performance``.
+``tribar.analysis.analytics.performance``, tribar's one metrics module (freqtrade.data.metrics'
+conventions, the figures ``tribar report`` and the paper acceptance show).
 """
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ class Performance:
     avg_loss: float  # mean profit ratio of losing trades (negative)
     profit_factor: float
     total_return: float
-    cagr: float
-    sharpe: float  # annualised from daily returns (365 days)
+    cagr: float  # Freqtrade's calculate_cagr over whole days
+    sharpe: float  # annualised from daily returns (365 days), ddof=0
     sharpe_ci: tuple[float, float]  # 95 % stationary block bootstrap
     sharpe_se: float  # asymptotic standard error (non-normal returns), annualised
     psr: float  # P(true Sharpe > 0)
-    sortino: float
-    calmar: float
+    sortino: float  # Freqtrade's: mean daily return / std of the losing days, annualised
+    calmar: float  # Freqtrade's: total return / days * 100 / max drawdown * sqrt(365)
     max_drawdown: float  # mark-to-market, hourly
     exposure: float  # share of the range with at least one open position
     days: int  # daily returns

@@ -386,11 +386,14 @@ def render(e: Evaluation, command: str) -> str:
                 f"and result are under `{_rel(e.work_dir)}`.",
                 "- Equity is mark-to-market (Freqtrade's per-candle wallet snapshots: open "
                 "positions at market value), sampled at 00:00 UTC for daily returns. "
-                "Sharpe/Sortino: daily, annualised with √365, risk-free 0. Sharpe 95 % CI: "
+                "Sharpe/Sortino/Calmar/CAGR on freqtrade.data.metrics' conventions (the "
+                "figures of `tribar report`): Sharpe/Sortino daily, annualised with √365, "
+                "risk-free 0, Sortino over the deviation of the losing days. Sharpe 95 % CI: "
                 "stationary block bootstrap "
                 "(mean block 10 days, 5000 resamples); SE: asymptotic with the returns' skew and "
                 "kurtosis; PSR: probability the true Sharpe exceeds 0 (Bailey & López de Prado). "
-                "Max drawdown: hourly mark-to-market. Calmar: CAGR / max drawdown. Exposure: share "
+                "Max drawdown: hourly mark-to-market. Calmar: Freqtrade's (total return per "
+                "day in % over max drawdown, times √365; not CAGR / max drawdown). Exposure: share "
                 "of the range with at least one open position.",
             ]
         ),

@@ -33,6 +33,7 @@ from freqtrade.freqai.base_models.BaseClassifierModel import BaseClassifierModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
 from tribar.calibration import ProbabilityCalibrator
+from tribar.ml import lifecycle
 from tribar.ml.barrier_classifier import (
     NO_TAKE_PROFIT,
     TAKE_PROFIT,
@@ -179,10 +180,22 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             merged = pd.Series(take_profit, index=pd.DatetimeIndex(dates))
         return TakeProfitHistory.rate(merged, known_before)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A damaged model file must not stop the bot: fall back to the registry's last good
+        # version (tribar.ml.lifecycle). The drawer is this model's own object.
+        wrapped = lifecycle.load_data_with_fallback(self.dd.load_data, self.dd)
+        self.dd.load_data = wrapped
+
     def train(
         self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any
     ) -> BarrierClassifier:
-        model = self._train_window(unfiltered_df, pair, dk)
+        self._holdout: lifecycle.Holdout | None = None
+        candidate = self._train_window(unfiltered_df, pair, dk)
+        model = lifecycle.challenge(
+            candidate, self._holdout, unfiltered_df, pair, dk, self.freqai_info,
+            self.label_horizon, notify=self._notify,
+        )  # fmt: skip
         gate = model.metrics.get("edge_gate")
         finished = TrainingFinished(
             pair=pair,
@@ -258,6 +271,13 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             dd["train_features"].shape[1],
         )  # fmt: skip
         model, y_cal, raw_cal = self._fit_calibrated(dd, cal_x, cal_labels)
+        self._holdout = lifecycle.Holdout(
+            features=features.iloc[cal_pos],
+            labels=labels.iloc[cal_pos],
+            dates=pd.to_datetime(unfiltered_df.loc[features.index[cal_pos], "date"], utc=True),
+            y=y_cal,
+            candidate_raw=raw_cal,
+        )
         z_required = self.edge_gate_z
         if z_required is not None:
             evidence = edge_evidence(y_cal, raw_cal, horizon, z_required)
@@ -391,9 +411,27 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             f"({rows} labels)",
         )  # fmt: skip
 
+    def _notify(self, message: str) -> None:
+        """Through the strategy's DataProvider (FreqAI sets ``data_provider`` in ``start``):
+        Freqtrade sends it to Telegram/webhooks in dry-run and live and drops it in backtests."""
+        provider = getattr(self, "data_provider", None)
+        if provider is None:
+            return
+        try:
+            provider.send_msg(message, always_send=True)
+        except Exception as exc:  # a notification must never break a training
+            logger.warning("could not send %r: %s", message, exc)
+
     def predict(
         self, unfiltered_df: pd.DataFrame, dk: FreqaiDataKitchen, **kwargs: Any
     ) -> tuple[pd.DataFrame, npt.NDArray[np.int_]]:
+        if dk.live:
+            # `tribar models pin|rollback` takes effect at the next candle of a running bot.
+            loaded: Any = getattr(self, "model", None)
+            self.model = lifecycle.serve_registry_choice(loaded, dk, self.dd)
+        if self.model is None:
+            # No readable model at all (lifecycle.load_data_with_fallback found none).
+            return self._no_predictions(len(unfiltered_df), dk)
         if isinstance(self.model, BarrierClassifier) and self.model.booster is None:
             return self._no_predictions(len(unfiltered_df), dk)
         unfiltered_df = self._only_trained_features(unfiltered_df, dk)

@@ -1,20 +1,24 @@
 """The paper-trading acceptance criteria: figures from closed trades, heartbeats and the ledger,
 each judged against a threshold, and an overall GO / NO-GO.
 
-Sharpe and drawdown follow ``freqtrade.data.metrics`` (the conventions of Freqtrade's backtest
-report, so a paper run and its backtest are comparable); profit factor is Freqtrade's backtest
-definition (gross profit / gross loss, 0 without losses). A run with too few trades or days
-gets the verdict TOO SHORT instead of GO or NO-GO: the figures would mean nothing.
+Every metric comes from ``tribar.analysis.analytics.performance``, the module ``tribar report``
+and ``tribar evaluate`` use, on freqtrade.data.metrics' conventions: the Sharpe (and Sortino) is
+the *daily* one of the report, from end-of-UTC-day balances over every day of the run (days
+without a close are flat days), so a paper run, its backtest evaluation and the ledger report
+show the same figure for the same trades. Max drawdown is Freqtrade's relative drawdown of the
+closed trades (share of the peak balance), profit factor gross profit / gross loss (inf without
+losses, undefined as None). A run with too few trades or days gets the verdict TOO SHORT
+instead of GO or NO-GO: the figures would mean nothing.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,6 +69,9 @@ class AcceptanceFigures:
     open_trades: int
     total_profit: float
     profit_factor: float | None
+    # Daily, as the Sharpe criterion (performance.sortino_ratio / calmar_of); None if undefined.
+    sortino: float | None
+    calmar: float | None
     avg_win: float | None
     avg_loss: float | None
     trades_per_week: float
@@ -82,11 +89,27 @@ class AcceptanceResult:
     reason: str
 
 
-def profit_factor(profits: pd.Series) -> float | None:
-    """``performance.profit_factor`` (inf without losses) with undefined (no trade, or no
-    profit and no loss) as None."""
-    value = perf.profit_factor(profits)
-    return None if math.isnan(value) else value
+def _utc_naive(moments: pd.Series | datetime) -> npt.NDArray[np.datetime64]:
+    index = pd.DatetimeIndex([moments] if isinstance(moments, datetime) else moments)
+    # Freqtrade's dates are UTC; a naive one is read as UTC too.
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return index.tz_localize(None).to_numpy(dtype="datetime64[us]")
+
+
+def run_daily_balance(
+    closed: pd.DataFrame, start: datetime, end: datetime, starting_balance: float
+) -> pd.DataFrame:
+    """End-of-UTC-day balance over every day the run [start, end) touches (and any day a trade
+    closed on outside it, so no trade is dropped), from the starting balance."""
+    closes = _utc_naive(closed["close_date"]) if len(closed) else np.zeros(0, "datetime64[us]")
+    first = _utc_naive(start)[0].astype("datetime64[D]")
+    # An end at 00:00 sharp does not open a new day; the run covers at least its first day.
+    last = max(first, (_utc_naive(end)[0] - np.timedelta64(1, "us")).astype("datetime64[D]"))
+    if closes.size:
+        first = min(first, closes.min().astype("datetime64[D]"))
+        last = max(last, closes.max().astype("datetime64[D]"))
+    profits = closed["profit_abs"].to_numpy(dtype=np.float64) if len(closed) else np.zeros(0)
+    return perf.daily_balance(closes, profits, starting_balance, first_day=first, last_day=last)
 
 
 def judge(
@@ -102,25 +125,39 @@ def judge(
     edge_gate: tuple[int, int] | None,
     thresholds: AcceptanceThresholds,
 ) -> AcceptanceResult:
-    """Judge closed ``trades`` (columns ``profit_abs``, ``close_date``) over [start, end]."""
-    from freqtrade.data.metrics import calculate_max_drawdown, calculate_sharpe
+    """Judge closed ``trades`` (columns ``profit_abs``, ``close_date``) over [start, end].
 
-    closed = trades.sort_values("close_date")
+    A NaN or infinite ``profit_abs`` is a ValueError naming the column: a figure computed
+    without that trade would be wrong, not merely less precise."""
+    if not starting_balance > 0:
+        raise ValueError(f"starting balance must be positive, got {starting_balance}")
+    closed = trades.sort_values("close_date", kind="stable")
     profits = closed["profit_abs"].astype(float)
+    bad = profits.index[~np.isfinite(profits.to_numpy())]
+    if len(bad):
+        raise ValueError(
+            f"closed trades: profit_abs is NaN/infinite in {len(bad)} row(s) (index "
+            f"{', '.join(map(str, bad[:5]))}); expected a finite profit for every closed trade"
+        )
     n = len(closed)
     win_rate = float((profits > 0).mean()) if n else None
-    sharpe = float(calculate_sharpe(closed, start, end, starting_balance)) if n else None
-    drawdown: float | None = 0.0
-    if n:
-        try:
-            result = calculate_max_drawdown(
-                closed, value_col="profit_abs", starting_balance=starting_balance, relative=True
+    balance = run_daily_balance(closed, start, end, starting_balance)
+    returns = perf.balance_returns(balance)
+    sharpe = perf.undefined_as_none(perf.sharpe_ratio(returns)) if n else None
+    sortino = perf.undefined_as_none(perf.sortino_ratio(returns)) if n else None
+    dd = perf.trade_drawdowns(profits.to_numpy(), starting_balance)
+    drawdown = dd.relative if n else None
+    calmar = (
+        perf.undefined_as_none(
+            perf.calmar_of(
+                float(profits.sum()) / starting_balance,
+                perf.balance_days(balance),
+                dd.relative_at_money_trough,
             )
-            drawdown = float(result.relative_account_drawdown)
-        except ValueError:  # Freqtrade's "no losing trade" case: nothing was ever drawn down
-            drawdown = 0.0
-    else:
-        drawdown = None
+        )
+        if n
+        else None
+    )
     days = (end - start) / timedelta(days=1)
     criteria = [
         Criterion("win rate", win_rate, thresholds.min_win_rate, ">", "%"),
@@ -137,7 +174,9 @@ def judge(
         closed_trades=n,
         open_trades=open_trades,
         total_profit=float(profits.sum()),
-        profit_factor=profit_factor(profits),
+        profit_factor=perf.profit_factor_or_none(profits),
+        sortino=sortino,
+        calmar=calmar,
         avg_win=float(wins.mean()) if len(wins) else None,
         avg_loss=float(losses.mean()) if len(losses) else None,
         trades_per_week=n / days * 7 if days > 0 else 0.0,

@@ -45,6 +45,11 @@ def register(sub: Any) -> None:
         help="at the end of the range keep the bot (REST API, Telegram, FreqUI) running on a "
         "stopped clock until interrupted",
     )  # fmt: skip
+    paper.add_argument(
+        "--resume", action="store_true",
+        help="keep an earlier replay's --run-dir (trades database, models, log) and continue "
+        "on it from FROM, as a restarted bot would (default: start the folder afresh)",
+    )  # fmt: skip
     paper.set_defaults(func=_cmd_paper)
 
     actions = paper.add_subparsers(dest="paper_command")
@@ -178,6 +183,7 @@ def _cmd_paper(args: argparse.Namespace) -> int:
             step_seconds=args.step or DEFAULT_STEP_SECONDS,
             hold=args.hold,
             strategy=args.strategy,
+            fresh=not args.resume,
             extra_args=extra,
         )
         with ReplayProgress(start, end) as progress:

@@ -68,7 +68,7 @@ class ReplayOptions:
     step_seconds: int = DEFAULT_STEP_SECONDS
     hold: bool = False
     strategy: str | None = None
-    fresh: bool = True
+    fresh: bool = True  # False (--resume): continue on the run folder's database and models
     extra_args: list[str] = field(default_factory=list)
     on_step: Callable[[Any], None] | None = None
 
@@ -160,14 +160,18 @@ def _source_datadir(base: dict[str, Any], options: ReplayOptions) -> Path:
 
 def prepare_run_dir(options: ReplayOptions) -> None:
     run_dir = options.run_dir
-    if run_dir.exists() and options.fresh:
+    if run_dir.exists():
         marker = run_dir / OVERRIDES_NAME
         if not marker.is_file():
             raise ReplayError(
                 f"{run_dir} exists and is not a replay folder (no {OVERRIDES_NAME}); "
                 "choose another --run-dir"
             )
-        shutil.rmtree(run_dir)
+        if options.fresh:
+            shutil.rmtree(run_dir)
+        else:
+            # Resuming keeps the database, models and log; the old status says "finished".
+            (run_dir / STATUS_NAME).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
 

@@ -40,12 +40,18 @@ class ReplayBot:
     extra_args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     api_port: int = field(default_factory=free_port)
+    # Used by the tribar metrics exporter when a config enables it (tribar.metrics.enabled).
+    metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     output: Path | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def status_file(self) -> Path:
@@ -59,6 +65,7 @@ class ReplayBot:
             FREQTRADE__API_SERVER__WS_TOKEN=secrets.token_hex(16),
             FREQTRADE__API_SERVER__LISTEN_PORT=str(self.api_port),
             FREQTRADE__API_SERVER__USERNAME=API_USER,
+            FREQTRADE__TRIBAR__METRICS__LISTEN_PORT=str(self.metrics_port),
         )
         env.update(self.env)
         args = [sys.executable, "-m", "tribar.cli", "paper", "--replay", self.replay,
@@ -66,6 +73,8 @@ class ReplayBot:
         for config in self.configs:
             args += ["-c", config]
         args += list(self.extra_args)
+        # A resumed run (`--resume`) must not be taken as finished on the last run's status.
+        self.status_file.unlink(missing_ok=True)
         self.run_dir.parent.mkdir(parents=True, exist_ok=True)
         self.output = self.run_dir.parent / f"{self.run_dir.name}.out"
         with self.output.open("wb") as out:

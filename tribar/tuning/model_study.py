@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import optuna
 import pandas as pd
+import sqlalchemy.exc
 import talib.abstract as ta
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import MaxTrialsCallback
@@ -286,17 +288,30 @@ class StudySettings:
     grace_seconds: int = 30
 
 
-def open_study(settings: StudySettings, *, seed: int | None = None) -> optuna.Study:
+def _rdb_storage(settings: StudySettings) -> RDBStorage:
     with warnings.catch_warnings():
         # Heartbeats and their retry callback are "experimental" in Optuna since 2.8; the
         # tests in tests/tuning pin down the behaviour relied on here.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage = RDBStorage(
+        return RDBStorage(
             settings.storage,
             heartbeat_interval=settings.heartbeat_seconds,
             grace_period=settings.grace_seconds,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
+
+
+def open_study(settings: StudySettings, *, seed: int | None = None) -> optuna.Study:
+    # Workers started together on an empty database race to create Optuna's tables; the
+    # loser sees a duplicate-table error and finds the tables there a moment later.
+    for attempt in range(5):
+        try:
+            storage = _rdb_storage(settings)
+            break
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
     return optuna.create_study(
         study_name=settings.study_name,
         storage=storage,

@@ -1,4 +1,6 @@
-"""The per-group figures every breakdown shares: SQL aggregates, then the ratios in pandas.
+"""The SQL aggregates every breakdown and the ledger summary share (counts and sums per
+group), then the per-group ratios in pandas. The metrics themselves (profit factor here) come
+from ``performance``, tribar's one metrics module.
 
 Counts and sums are aggregated in the database (the part that scales with trades); ratios
 are derived afterwards from the few resulting rows, identically for every breakdown.
@@ -6,7 +8,6 @@ are derived afterwards from the few resulting rows, identically for every breakd
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,12 +43,6 @@ def aggregate_columns() -> list[sa.Label[Any]]:
     ]
 
 
-def profit_factor(gross_profit: float, gross_loss: float) -> float | None:
-    """``performance.profit_factor_of_sums`` (inf without losses) with undefined as None."""
-    value = profit_factor_of_sums(gross_profit, gross_loss)
-    return None if math.isnan(value) else value
-
-
 def derive(frame: pd.DataFrame) -> pd.DataFrame:
     """Add win_rate, avg_pnl, profit_factor (NaN where undefined) and order the columns."""
     out = frame.copy()
@@ -62,10 +57,13 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     n = out["trades"].where(out["trades"] > 0)
     out["win_rate"] = out["wins"] / n
     out["avg_pnl"] = out["net_pnl"] / n
-    pf = [
-        profit_factor(gp, gl) for gp, gl in zip(out["gross_profit"], out["gross_loss"], strict=True)
-    ]
-    out["profit_factor"] = np.array([np.nan if v is None else v for v in pf], dtype=np.float64)
+    out["profit_factor"] = np.array(
+        [
+            profit_factor_of_sums(gp, gl)
+            for gp, gl in zip(out["gross_profit"], out["gross_loss"], strict=True)
+        ],
+        dtype=np.float64,
+    )
     extra = [c for c in out.columns if c not in GROUP_COLUMNS]
     return out[extra + list(GROUP_COLUMNS)]
 
