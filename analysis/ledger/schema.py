@@ -88,6 +88,9 @@ trades = sa.Table(
     sa.Column(
         "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    # The risk cap that shrank the entry's stake (a tribar.risk.CAP_STEPS name; NULL when none
+    # did): migration 0003, so it follows recorded_at.
+    sa.Column("stake_cap", sa.String(32)),
     sa.CheckConstraint(_in("side", SIDES), name="side"),
     sa.CheckConstraint(_in("exit_reason", EXIT_REASONS), name="exit_reason"),
     sa.CheckConstraint(_in("predicted_direction", DIRECTIONS), name="predicted_direction"),

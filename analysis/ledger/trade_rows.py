@@ -38,6 +38,8 @@ KEY_PREDICTED_DIRECTION = "tribar_predicted_direction"
 KEY_EXECUTION_TYPE = "tribar_execution_type"
 KEY_SLIPPAGE_BPS = "tribar_slippage_bps"
 KEY_ORDER_LATENCY_MS = "tribar_order_latency_ms"
+# Set by the strategy when RiskManager.decide resized the stake (strategies/TripleBarrierML.py).
+KEY_STAKE_CAP = "tribar_stake_cap"
 CUSTOM_DATA_KEYS = (
     KEY_CONFIDENCE,
     KEY_ATR,
@@ -47,6 +49,7 @@ CUSTOM_DATA_KEYS = (
     KEY_EXECUTION_TYPE,
     KEY_SLIPPAGE_BPS,
     KEY_ORDER_LATENCY_MS,
+    KEY_STAKE_CAP,
 )
 
 # Freqtrade exit reasons (ExitType values, legacy spellings, our strategy's custom exit tags)
@@ -334,6 +337,17 @@ def _text(facts: TradeFacts, name: str, value: str | None) -> str | None:
     return value
 
 
+def _stake_cap(facts: TradeFacts) -> str | None:
+    value = facts.custom.get(KEY_STAKE_CAP)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTradeRow(
+            f"custom data {KEY_STAKE_CAP} is {value!r}; expected a risk cap name", facts.trade_id
+        )
+    return _text(facts, "stake_cap", value)
+
+
 def _dry_run_from_fills(fills: Sequence[Fill]) -> bool | None:
     ids = [f.order_id for f in fills if f.order_id]
     if not ids:
@@ -435,6 +449,7 @@ def build_row(facts: TradeFacts, ctx: RowContext) -> dict[str, Any]:
         ),
         "dry_run": bool(dry_run),
         "source": ctx.source,
+        "stake_cap": _stake_cap(facts),
     }
     return row
 

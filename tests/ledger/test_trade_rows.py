@@ -105,6 +105,16 @@ def test_custom_data_is_optional_and_nan_means_missing(ft_db: str) -> None:
     assert nan["model_confidence"] is None and nan["market_volatility"] is None
 
 
+def test_the_risk_cap_that_resized_the_stake_reaches_the_row(ft_db: str) -> None:
+    from tests.ledger.ft_trades import make_trade
+
+    resized = make_trade(custom={"tribar_p_tp": 0.6, "tribar_stake_cap": "max_position_pct"})
+    assert build_row(facts_from_trade(resized), CTX)["stake_cap"] == "max_position_pct"
+    assert build_row(facts_from_trade(make_trade()), CTX)["stake_cap"] is None
+    with pytest.raises(InvalidTradeRow, match="tribar_stake_cap is 3; expected a risk cap name"):
+        build_row(facts(custom={"tribar_stake_cap": 3}), CTX)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
