@@ -166,8 +166,9 @@ def test_a_killed_worker_trial_is_rerun_and_the_study_resumes(tmp_path: Path) ->
         except Exception:  # the study table is not there yet
             trials = []
         done = [t for t in trials if t.state == TrialState.COMPLETE]
-        # Inside the objective: Optuna's heartbeat covers a trial from its first beat, not a
-        # trial killed in the instant between its creation and that beat.
+        # Inside the objective (the worker is recorded once the design is drawn): Optuna's
+        # heartbeat covers a trial from its first beat, not one killed in the instant between
+        # its creation and that beat.
         inside = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
         if len(done) >= 2 and inside:
             os.kill(first.pid, signal.SIGKILL)
@@ -197,7 +198,9 @@ def test_a_killed_worker_trial_is_rerun_and_the_study_resumes(tmp_path: Path) ->
         t for t in trials if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed[0]
     ]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == by_number[killed[0]].params
+    # Optuna's retry fixes every parameter the killed trial had drawn (all of them once it is
+    # inside the objective; the ones drawn so far if it died while drawing).
+    assert by_number[killed[0]].params.items() <= retries[0].params.items()
     assert retries[0].user_attrs["worker"] == "second"
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 30

@@ -341,8 +341,8 @@ def run_worker(
         return study
 
     def objective(trial: optuna.Trial) -> float:
-        trial.set_user_attr("worker", worker_id)
         design = suggest_design(trial)
+        trial.set_user_attr("worker", worker_id)
         score = score_design(
             candles_by_pair, design, fee=settings.fee, n_folds=settings.n_folds,
             embargo=settings.embargo,
