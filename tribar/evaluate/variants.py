@@ -52,6 +52,15 @@ STRONG_REGULARISATION = {
     "colsample_bytree": 0.5,
 }
 
+STUDY_BEST_LGBM: Mapping[str, Any] = {
+    "num_leaves": 11,
+    "learning_rate": 0.034,
+    "n_estimators": 163,
+    "min_child_samples": 12,
+    "reg_lambda": 0.028,
+}
+STUDY_BEST_BARRIERS: Mapping[str, Any] = {"k_tp": 6.0, "k_sl": 3.0}
+
 # The first ten variants are the design before the edge gate (isotonic calibration, every
 # trained model's probabilities used); they pin that so their rows stay what they were.
 NO_GATE: Mapping[str, Any] = {"tribar": {"edge_gate_z": None}}
@@ -137,6 +146,35 @@ VARIANTS: tuple[Variant, ...] = (
         freqai={"tribar": {"edge_gate_z": 0.0}},
     ),
     SPEED_COMPARISON,
+    # The model-level study's best design (docs/tuning.md, trial 39 of 40) in FreqAI's
+    # walk-forward backtest: LightGBM capacity and the wide 6/3 ATR barriers it found.
+    Variant(
+        "study-best",
+        "`edge-gate` with the model study's best design: LightGBM 11 leaves, learning rate "
+        "0.034, 163 trees, >= 12 rows per leaf, L2 0.028; barriers k_tp 6 / k_sl 3 ATR",
+        freqai={"model_training_parameters": STUDY_BEST_LGBM},
+        params=STUDY_BEST_BARRIERS,
+    ),
+    Variant(
+        "study-best-no-gate",
+        "`study-best` without the edge gate (every trained model's probabilities used)",
+        freqai={"model_training_parameters": STUDY_BEST_LGBM, "tribar": {"edge_gate_z": None}},
+        params=STUDY_BEST_BARRIERS,
+    ),
+    # Champion/challenger (docs/lifecycle.md): a retrained model replaces the one in service only
+    # when it scores no worse on the newest purged holdout. On `default`, which trades, its
+    # effect shows in the trades; on `edge-gate` it adds to a gate that already keeps it flat.
+    Variant(
+        "default-challenger",
+        "`default` with the champion/challenger gate (freqai.tribar.challenger, its defaults)",
+        freqai={"tribar": {"edge_gate_z": None, "challenger": {"enabled": True}}},
+        calibration="isotonic",
+    ),
+    Variant(
+        "edge-gate-challenger",
+        "`edge-gate` with the champion/challenger gate (freqai.tribar.challenger, its defaults)",
+        freqai={"tribar": {"challenger": {"enabled": True}}},
+    ),
 )
 # --quick: the chosen design and one more, so the report still has a trial count and variance.
 QUICK_VARIANTS = ("edge-gate", "default")
