@@ -24,9 +24,11 @@ def command_line(args: argparse.Namespace) -> str:
     words = ["tribar", "evaluate"]
     if args.quick:
         words.append("--quick")
-    for option in ("out", "work_dir", "datadir"):
-        if getattr(args, option):
+    for option in ("out", "work_dir", "datadir", "model_study"):
+        if getattr(args, option, None):
             words += [f"--{option.replace('_', '-')}", getattr(args, option)]
+    if getattr(args, "model_study", None):
+        words += ["--model-study-name", args.model_study_name]
     if args.variants:
         words += ["--variants", *args.variants]
     words += [flag for flag in ("--rerun", "--fresh") if getattr(args, flag[2:])]
@@ -66,8 +68,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except BacktestError as exc:
         print(f"tribar evaluate: {exc}", file=sys.stderr)
         return 1
+    study = None
+    if args.model_study:
+        from tribar.evaluate.report import relative_to_repository
+        from tribar.evaluate.study_report import StudyReportError, summarise_study
+
+        progress(f"scoring the shipped design as model study {args.model_study_name!r} did …")
+        storage = Path(args.model_study).resolve()
+        try:
+            study = summarise_study(
+                storage, args.model_study_name, setup.datadir, relative_to_repository(storage)
+            )
+        except (StudyReportError, FileNotFoundError, ValueError) as exc:
+            print(f"tribar evaluate: --model-study: {exc}", file=sys.stderr)
+            return 2
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(evaluation, command_line(args)))
+    out.write_text(render(evaluation, command_line(args), study))
     progress(f"wrote {out}")
     return 0
 
@@ -87,6 +103,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variants", nargs="+", metavar="NAME",
         help=f"strategy variants to run (default: all: {', '.join(v.name for v in VARIANTS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--model-study", metavar="FILE",
+        help="SQLite storage of a `tribar tune study` run on this setup: the report gains its "
+        "best design next to the shipped one (docs/tuning.md)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--model-study-name", default="standard", metavar="NAME",
+        help="the study's name in --model-study (default: standard)",
     )  # fmt: skip
     parser.add_argument(
         "--rerun",

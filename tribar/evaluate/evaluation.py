@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,7 @@ from tribar.evaluate.specs import freqai_example_spec, sample_spec, strategy_spe
 from tribar.evaluate.variants import SPEED_COMPARISON, Variant
 from tribar.labels import BarrierSpec
 from tribar.ml.model_metrics import edge_gate_openings
+from tribar.ml.registry import REGISTRY_DIR, REJECTED
 
 Progress = Callable[[str], None]
 
@@ -46,6 +49,8 @@ class StrategyOutcome:
     above_threshold: float  # share of scored candles with P(tp) >= the entry threshold
     null_ece: float  # ECE of each window's training take-profit rate as the forecast
     gate_openings: tuple[int, int] | None  # (edge gate passed, trainings judged); None: no gate
+    # (candidates the champion/challenger gate rejected, trainings); None: the gate is off.
+    challenger: tuple[int, int] | None = None
 
 
 @dataclass
@@ -150,7 +155,28 @@ def _score_strategy(
         above_threshold=float((calibration.scored["p_tp"] >= threshold).mean()),
         null_ece=null_ece,
         gate_openings=edge_gate_openings(MODELS_DIR / spec.identifier),
+        challenger=(
+            challenger_rejections(MODELS_DIR / spec.identifier)
+            if _challenger_enabled(spec.config)
+            else None
+        ),
     )
+
+
+def challenger_rejections(model_dir: Path) -> tuple[int, int] | None:
+    """(trainings the champion/challenger gate rejected, trainings registered) under a FreqAI
+    identifier's folder, from its model registry; None when nothing was registered."""
+    rejected = registered = 0
+    for path in sorted((model_dir / REGISTRY_DIR).glob("*.json")):
+        versions = json.loads(path.read_text()).get("versions", [])
+        registered += len(versions)
+        rejected += sum(1 for v in versions if v.get("status") == REJECTED)
+    return (rejected, registered) if registered else None
+
+
+def _challenger_enabled(config: Mapping[str, Any]) -> bool:
+    challenger = config["freqai"].get("tribar", {}).get("challenger") or {}
+    return bool(challenger.get("enabled"))
 
 
 def run_evaluation(

@@ -50,12 +50,17 @@ def _cmd_study(args: argparse.Namespace) -> int:
         storage=_storage_url(args), study_name=args.study_name, n_trials=args.trials,
         fee=args.fee, n_folds=args.folds, embargo=args.embargo, seed=args.seed,
         heartbeat_seconds=args.heartbeat_seconds, grace_seconds=args.grace_seconds,
+        timeframe=args.timeframe,
     )  # fmt: skip
     print(
         f"model study {settings.study_name!r}: {len(candles)} pairs, {args.timeframe}, "
         f"{start}..{end}, until {settings.n_trials} finished trials"
     )
-    study = run_worker(settings, candles, worker=args.worker_name)
+    try:
+        study = run_worker(settings, candles, worker=args.worker_name)
+    except ValueError as exc:
+        print(f"tribar tune study: {exc}", file=sys.stderr)
+        return 2
     _print_trials(study)
     return 0
 

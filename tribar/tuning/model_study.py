@@ -85,6 +85,15 @@ class ModelDesign:
         }
 
 
+# The shipped model in the study's terms: TripleBarrierLGBM's booster defaults, the strategy's
+# barriers (k_tp 3, k_sl 1.5, 24 candles) and config.json's indicator periods. The shipped model
+# stops early at up to 600 trees; a fixed 200 stands in for that here.
+# tests/evaluate/test_study_report.py checks these against the model, strategy and config.
+SHIPPED_DESIGN = ModelDesign(
+    num_leaves=15, learning_rate=0.03, n_estimators=200, min_child_samples=100, reg_lambda=5.0
+)
+
+
 def suggest_design(trial: optuna.Trial) -> ModelDesign:
     return ModelDesign(
         num_leaves=trial.suggest_int("num_leaves", 4, 63, log=True),
@@ -282,6 +291,9 @@ class StudySettings:
     n_folds: int = 4
     embargo: int = 24
     seed: int | None = None
+    # What the candles are (recorded with the study, so a report can score other designs on the
+    # same data, and a worker with other data cannot join the study).
+    timeframe: str = "1h"
     # Optuna's heartbeat: a trial whose worker stopped beating for grace_seconds is failed and
     # re-run (a copy with the same parameters) by the next worker.
     heartbeat_seconds: int = 10
@@ -337,6 +349,7 @@ def run_worker(
         None if settings.seed is None else settings.seed + zlib.crc32(worker_id.encode()) % 10_000
     )
     study = open_study(settings, seed=seed)
+    _record_data(study, data_settings(settings, candles_by_pair))
     if _finished(study) >= settings.n_trials:
         return study
 
@@ -364,6 +377,45 @@ def run_worker(
         ],
     )
     return study
+
+
+DATA_ATTR = "tribar_data"
+
+
+def data_settings(
+    settings: StudySettings, candles_by_pair: Mapping[str, pd.DataFrame]
+) -> dict[str, Any]:
+    """What every trial of a study is scored on: pairs, candle range and scoring settings."""
+    dates = [c["date"] for c in candles_by_pair.values() if len(c)]
+    return {
+        "pairs": sorted(candles_by_pair),
+        "timeframe": settings.timeframe,
+        "first_candle": str(min(d.iloc[0] for d in dates)) if dates else None,
+        "last_candle": str(max(d.iloc[-1] for d in dates)) if dates else None,
+        "fee": settings.fee,
+        "n_folds": settings.n_folds,
+        "embargo": settings.embargo,
+    }
+
+
+def _record_data(study: optuna.Study, data: dict[str, Any]) -> None:
+    recorded = study.user_attrs.get(DATA_ATTR)
+    if recorded is None:
+        study.set_user_attr(DATA_ATTR, data)
+    elif recorded != data:
+        # Trials scored on other data are not comparable: mixing them would make the best
+        # trial and its deflated Sharpe ratio meaningless.
+        raise ValueError(
+            f"study {study.study_name!r} was scored on {recorded}; this worker has {data}. "
+            "Join it with the same pairs, range, timeframe, fee, folds and embargo, or use "
+            "another --study-name"
+        )
+
+
+def study_data(study: optuna.Study) -> dict[str, Any] | None:
+    """The data settings a study recorded (None for a study made before they were recorded)."""
+    value = study.user_attrs.get(DATA_ATTR)
+    return dict(value) if isinstance(value, dict) else None
 
 
 def _finished(study: optuna.Study) -> int:

@@ -201,7 +201,7 @@ class _Run:
         settings = StudySettings(
             storage=storage, study_name=f"tribar-weekly-{self.o.end:%Y%m%d}",
             n_trials=self.o.trials, fee=float(self.config.get("fee") or 0.001),
-            seed=self.o.seed,
+            seed=self.o.seed, timeframe=self.config.get("timeframe", "1h"),
         )  # fmt: skip
         study = run_worker(settings, candles, worker="weekly")
         best = best_design_dsr(study)
