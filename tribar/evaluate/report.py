@@ -390,6 +390,22 @@ def verdict(e: Evaluation) -> str:
     return "\n".join(lines)
 
 
+def code_version(root: Path = REPO_ROOT) -> str:
+    """The repository commit the figures come from, and whether the working tree differed."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=False)  # fmt: skip
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if not commit:
+        return "code not in a git checkout"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f"code at commit `{commit}`" + (" with uncommitted changes" if dirty else "")
+
+
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
@@ -412,7 +428,8 @@ def render(e: Evaluation, command: str, study: StudySummary | None = None) -> st
         f"{e.finished_at:%Y-%m-%d %H:%M} UTC on {e.machine}; the backtests it reports finished "
         f"between {first_run} and {last_run} (a backtest whose config, code and data are "
         "unchanged is reused from its record, with the wall time it took then). Strategy "
-        f"`strategies/TripleBarrierML.py` sha256 `{_file_digest(STRATEGY_FILE)}`.",
+        f"`strategies/TripleBarrierML.py` sha256 `{_file_digest(STRATEGY_FILE)}`, "
+        f"{code_version()}.",
         "## Setup",
         "\n".join(
             [
