@@ -36,7 +36,12 @@ from tribar.risk.manager import (
     EquityStatus,
     RiskManager,
 )
-from tribar.risk.protections import default_protections
+from tribar.risk.protections import (
+    ProtectionSettings,
+    default_protections,
+    protections_from_settings,
+)
+from tribar.risk.sizing_knobs import KNOB_NAMES, knob_problem, tightened_sizing
 from tribar.risk.volatility import rolling_baseline_atr, volatility_scale
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "HALT_BALANCE_FLOOR",
     "HALT_DAILY_LOSS",
     "HALT_DRAWDOWN",
+    "KNOB_NAMES",
     "BreakerChange",
     "BreakerEvent",
     "BreakerState",
@@ -56,19 +62,23 @@ __all__ = [
     "EntryRequest",
     "EquityStatus",
     "Halt",
+    "ProtectionSettings",
     "RiskConfigError",
     "RiskLimits",
     "RiskManager",
     "SizingParams",
     "default_protections",
     "kelly_fraction",
+    "knob_problem",
     "load_risk_limits",
     "mark_to_market_equity",
     "next_utc_midnight",
     "payoff_ratio_from_barriers",
+    "protections_from_settings",
     "rolling_baseline_atr",
     "shrunk_payoff_ratio",
     "split_profit_ratios",
     "start_of_utc_day",
+    "tightened_sizing",
     "volatility_scale",
 ]

@@ -11,7 +11,7 @@ this tuple, so monitoring can count refusals by a small, fixed set of labels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
@@ -70,6 +70,8 @@ class EntryRequest:
     are the open dates of trades (any pair) from at least the last hour. ``signal_time`` is the
     open time of the signal candle; with ``timeframe`` it tells a stale signal from a fresh one.
     ``closed_profit_ratios`` are closed trades' ``close_profit`` for the payoff shrinkage.
+    ``kelly_multiplier`` and ``vol_scale_max_multiplier`` are the strategy's hyperoptable sizing
+    knobs (``tribar.risk.sizing_knobs``): in (0, 1], 1.0 sizes exactly as configured.
     """
 
     pair: str
@@ -93,12 +95,26 @@ class EntryRequest:
     min_stake: float | None = None
     max_stake: float | None = None
     leverage: float = 1.0
+    kelly_multiplier: float = 1.0
+    vol_scale_max_multiplier: float = 1.0
 
     def __post_init__(self) -> None:
         # Stored as tuples / a read-only mapping: the request is immutable once built.
         object.__setattr__(self, "open_exposure", _frozen_mapping(self.open_exposure))
         object.__setattr__(self, "recent_entry_times", _frozen_tuple(self.recent_entry_times))
         object.__setattr__(self, "closed_profit_ratios", _frozen_tuple(self.closed_profit_ratios))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A read-only mapping does not pickle; decisions carry their request and the strategy
+        # keeps decisions, and hyperopt pickles the strategy to its workers.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if isinstance(values["open_exposure"], MappingProxyType):
+            values["open_exposure"] = dict(values["open_exposure"])
+        return (_rebuild_request, (values,))
+
+
+def _rebuild_request(values: dict[str, Any]) -> EntryRequest:
+    return EntryRequest(**values)
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,9 @@ class EntryDecision:
     payoff_ratio: float = 0.0
     kelly_fraction: float = 0.0
     volatility_scale: float = 0.0
+    # The request this answers (set by ``decide``), so a listener can record what was proposed
+    # (probability, proposed stake, signal candle, ...); not part of the decision's identity.
+    request: EntryRequest | None = field(default=None, compare=False, repr=False)
 
     @property
     def refused(self) -> bool:

@@ -10,11 +10,10 @@ Which Freqtrade callback calls what:
 =========================  ============================================================
 ``bot_start``              ``load_risk_limits`` -> ``RiskManager(limits)``;
                            ``breaker.add_listener(lambda e: self.dp.send_msg(e.message()))``;
-                           ``merged_blacklist(config["exchange"]["pair_blacklist"])``
-``protections`` property   ``protections()``
+                           ``add_decision_listener`` (metrics, ledger)
+``protections`` property   ``protections(ProtectionSettings(...))``
 ``bot_loop_start``         ``update_equity(total_equity, current_time)``;
-                           ``daily_loss_lock_until(pnl_today, current_time)`` -> if a date:
-                           ``self.lock_pair("*", until - 1 s, DAILY_LOSS_LOCK_REASON)``
+                           ``daily_loss_lock_until(pnl_today, current_time)`` (trips the breaker)
 ``custom_stake_amount``    ``decide(EntryRequest(...))`` -> ``.stake`` (0 means skip)
 ``confirm_trade_entry``    the allowed flag of the decision ``custom_stake_amount`` made
 ``leverage``               ``leverage(pair, proposed_leverage, max_leverage, trading_mode)``
@@ -26,6 +25,15 @@ exchange min/max stake) -> ``decide``, once each, in ``DECISION_ORDER``. max_dai
 ``daily_loss_lock_until`` and max_drawdown_pct, min_account_balance_usd -> ``update_equity``
 trip the breaker, which ``decide`` reads; max_leverage -> ``leverage``.
 
+One enforcement, no copies in Freqtrade: ``blacklist_symbols`` is not merged into Freqtrade's
+``pair_blacklist`` and the daily-loss halt places no Freqtrade lock. Both Freqtrade structures
+are gates of their own that a user can lift at runtime (``/delete_blacklist``, deleting a lock
+via the REST API), that ``/forceenter`` bypasses (it never checks locks), and that keep
+Freqtrade from calling ``custom_stake_amount`` at all, so a refusal there would never reach
+the metrics or the ledger. ``decide`` sees every entry, forced ones included, and cannot be
+lifted from outside; halts stay visible through the breaker's messages (``dp.send_msg``, i.e.
+Telegram), the log, the metrics and the ledger's ``entry_decisions`` table.
+
 Not thread-safe on its own: call the writers (update_equity, daily_loss_lock_until,
 reset_halt, decide) from Freqtrade's bot loop only. The breaker it holds is safe to read
 anywhere.
@@ -36,7 +44,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +59,8 @@ from tribar.risk.kelly import (
     split_profit_ratios,
 )
 from tribar.risk.limits import RiskLimits
-from tribar.risk.protections import default_protections
+from tribar.risk.protections import ProtectionSettings, protections_from_settings
+from tribar.risk.sizing_knobs import KNOB_NAMES, knob_problem, tightened_sizing
 from tribar.risk.volatility import volatility_scale
 
 # Breaker keys: one per limit that halts, so clearing one never lifts another.
@@ -59,14 +68,15 @@ HALT_DAILY_LOSS = "daily_loss"
 HALT_DRAWDOWN = "drawdown"
 HALT_BALANCE_FLOOR = "balance_floor"
 
-# Constant on purpose: Freqtrade de-duplicates locks by reason and end time.
+# Kept for scripts that look for it: tribar no longer places this Freqtrade lock (the daily-loss
+# halt is the breaker's, enforced in decide); see the module docstring.
 DAILY_LOSS_LOCK_REASON = "tribar risk: max_daily_loss_usd reached"
 
 _RATE_WINDOW = timedelta(hours=1)
 
 logger = logging.getLogger(__name__)
 
-DecisionListener = Callable[[EntryDecision], None]
+DecisionListener = Callable[[EntryDecision], object]  # the return value is ignored
 
 
 def _show(value: Any) -> str:
@@ -149,6 +159,8 @@ class RiskManager:
                 False, 0.0, "request", f"risk decision failed: {exc!r}",
                 str(getattr(request, "pair", "")),
             )  # fmt: skip
+        if isinstance(request, EntryRequest) and decision.request is None:
+            decision = replace(decision, request=request)
         if decision.refused:
             logger.info("%s: entry refused [%s]: %s", decision.pair, decision.code, decision.reason)
         elif decision.resized:
@@ -195,7 +207,11 @@ class RiskManager:
             stale = self._stale_signal(request, now)
             if stale is not None:
                 return self._refuse(request, "signal_age", stale)
-            sizing = self._limits.sizing
+            configured = self._limits.sizing
+            sizing = tightened_sizing(
+                configured.kelly_fraction, configured.vol_scale_min, configured.vol_scale_max,
+                request.kelly_multiplier, request.vol_scale_max_multiplier,
+            )  # fmt: skip
             geometric = payoff_ratio_from_barriers(
                 request.k_tp, request.k_sl, request.atr, request.price, request.fee,
                 is_short=bool(request.is_short),
@@ -226,8 +242,8 @@ class RiskManager:
                     payoff=payoff, kelly=kelly,
                 )  # fmt: skip
             fraction = kelly * scale
-            if fraction > sizing.max_position_pct:
-                fraction, binding = sizing.max_position_pct, "max_position_pct"
+            if fraction > configured.max_position_pct:
+                fraction, binding = configured.max_position_pct, "max_position_pct"
             notional = fraction * account
             wanted = f"kelly {kelly:.4f} x vol {scale:.3f}"
         else:
@@ -327,6 +343,11 @@ class RiskManager:
                 value = getattr(request, name)
                 if positive_float(value) is None:
                     problems.append(f"{name}={_show(value)} (expected a finite number > 0)")
+            # A knob above 1 would loosen the configured sizing: refused, never clipped.
+            for name in KNOB_NAMES:
+                problem = knob_problem(name, getattr(request, name))
+                if problem is not None:
+                    problems.append(problem)
         if problems:
             return "invalid input: " + "; ".join(problems)
         assert account is not None and lev is not None and exposure is not None  # for mypy
@@ -423,12 +444,10 @@ class RiskManager:
     def daily_loss_lock_until(self, realised_pnl_today_usd: Any, now: datetime) -> datetime | None:
         """Next UTC midnight while today's realised loss is at or past max_daily_loss_usd.
 
-        Trips the breaker until then; the strategy mirrors it as a Freqtrade global lock:
-        ``self.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON)``.
-        Freqtrade rounds a lock's end up to the next candle strictly after it (so midnight
-        itself would become 01:00 on 1h candles), and it does not duplicate a lock with the
-        same reason and end, so calling this on every loop with the constant reason is
-        harmless. An unreadable P&L locks too: without it the limit cannot be checked.
+        Trips the breaker until then (``decide`` refuses every entry while it holds; no
+        Freqtrade lock is placed, see the module docstring). Re-tripping a held halt is
+        silent, so calling this on every loop is harmless. An unreadable P&L halts too:
+        without it the limit cannot be checked.
         """
         now = as_utc(now)
         until = next_utc_midnight(now)
@@ -458,14 +477,10 @@ class RiskManager:
             return 1.0
         return max(1.0, min(wanted, self._limits.max_leverage, exchange_cap))
 
-    def merged_blacklist(self, freqtrade_blacklist: Iterable[str] | None) -> list[str]:
-        """Freqtrade's pair_blacklist plus blacklist_symbols, order kept, no duplicates."""
-        merged = list(freqtrade_blacklist or [])
-        merged += [s for s in self._limits.blacklist_symbols if s not in merged]
-        return merged
-
-    def protections(self) -> list[dict[str, Any]]:
-        return default_protections()
+    def protections(self, settings: ProtectionSettings | None = None) -> list[dict[str, Any]]:
+        """Freqtrade's protections; ``settings`` are the strategy's protection-space values
+        (None: the defaults)."""
+        return protections_from_settings(settings or ProtectionSettings())
 
     def status(self) -> dict[str, Any]:
         """Monitoring view: breaker snapshot, equity peak and the limits in force."""

@@ -6,9 +6,10 @@ triple-barrier labels; exits that realise exactly the barriers the model was tra
 * Entry: FreqAI's outlier checks pass, calibrated P(take-profit) >= ``entry_threshold`` and the
   expected net value of the barrier trade at that probability > ``min_edge``; optionally only
   while BTC trades above its daily EMA (regime filter).
-* Sizing and limits (``tribar.risk``): Kelly x volatility stake in ``custom_stake_amount``,
-  halts and rate limits in ``confirm_trade_entry``, equity/daily-loss checks in
-  ``bot_loop_start``, Freqtrade protections from ``protections``; see docs/risk.md.
+* Sizing and limits (``tribar.risk``): one ``RiskManager.decide`` in ``custom_stake_amount``
+  (stake or refusal; ``confirm_trade_entry`` reads it back), equity/daily-loss checks in
+  ``bot_loop_start`` (they trip the breaker ``decide`` reads), Freqtrade protections from
+  ``protections``; see docs/risk.md.
 * Exits: stop via ``custom_stoploss``, take-profit via ``custom_roi`` (Freqtrade prices ROI exits
   at the level when the candle's high reaches it, and checks the stop first within a candle —
   the same conservative reading the labels use), timeout via ``custom_exit`` after ``H`` candles.
@@ -21,6 +22,7 @@ model class and paths come from config.json).
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,12 +58,14 @@ from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
 from tribar.monitoring.strategy_monitor import StrategyMonitor
 from tribar.paper.heartbeat import HEARTBEAT_FILE, HeartbeatRecorder
 from tribar.risk import (
-    DAILY_LOSS_LOCK_REASON,
+    KNOB_NAMES,
     BreakerEvent,
     EntryDecision,
     EntryRequest,
+    ProtectionSettings,
     RiskConfigError,
     RiskManager,
+    knob_problem,
     load_risk_limits,
     mark_to_market_equity,
     rolling_baseline_atr,
@@ -110,6 +114,27 @@ class TripleBarrierML(IStrategy):
     use_regime_filter = BooleanParameter(default=True, space="buy")
     # False: Freqtrade's configured stake_amount (the "fixed stakes" arm of the sizing benchmark).
     use_kelly_sizing = BooleanParameter(default=True, space="buy", optimize=False)
+
+    # Sizing knobs (`--spaces sizing`): multipliers on the configured kelly_fraction and
+    # vol_scale_max. At most 1.0, so hyperopt can only shrink a stake; 1.0 sizes exactly as
+    # configured. The caps stay in RiskManager.decide and are never hyperopted
+    # (tribar.risk.sizing_knobs, docs/tuning.md).
+    sizing_kelly_multiplier = DecimalParameter(0.25, 1.0, default=1.0, decimals=2, space="sizing")
+    sizing_vol_scale_max_multiplier = DecimalParameter(
+        0.25, 1.0, default=1.0, decimals=2, space="sizing"
+    )
+
+    # Freqtrade's protections (`--spaces protection`): protection_<name> is the field <name> of
+    # tribar.risk.ProtectionSettings, whose defaults these repeat (the shipped protections).
+    protection_cooldown_hours = IntParameter(1, 6, default=1, space="protection")
+    protection_stoploss_guard_trade_limit = IntParameter(2, 6, default=3, space="protection")
+    protection_stoploss_guard_stop_hours = IntParameter(1, 24, default=6, space="protection")
+    protection_max_drawdown_allowed = DecimalParameter(
+        0.04, 0.12, default=0.08, decimals=2, space="protection"
+    )
+    protection_max_drawdown_stop_hours = IntParameter(4, 48, default=12, space="protection")
+    protection_low_profit_trade_limit = IntParameter(2, 6, default=3, space="protection")
+    protection_low_profit_stop_hours = IntParameter(6, 48, default=24, space="protection")
     # FreqAI's column the strategy trades on, copied to ``tribar_p_tp`` (TripleBarrierMLGateOff:
     # the same models' probabilities with the edge gate off).
     probability_column: ClassVar[str] = TAKE_PROFIT
@@ -175,15 +200,26 @@ class TripleBarrierML(IStrategy):
         return STRATEGY_VERSION
 
     def bot_start(self, **kwargs: Any) -> None:
-        blacklist = self.config["exchange"].setdefault("pair_blacklist", [])
-        # In place: Freqtrade's pairlists hold a reference to this list.
-        blacklist[:] = self.risk.merged_blacklist(blacklist)
+        self._check_sizing_knobs()
+        # blacklist_symbols is enforced by RiskManager.decide only (not copied into Freqtrade's
+        # pair_blacklist, which /delete_blacklist could lift): say which whitelisted pairs it
+        # will refuse, since Freqtrade still analyses them.
+        refused = [p for p in self.config["exchange"].get("pair_whitelist") or []
+                   if isinstance(p, str) and self.risk.is_blacklisted(p)]  # fmt: skip
+        if refused:
+            logger.warning(
+                "tribar risk: %s in the whitelist match blacklist_symbols: analysed, never "
+                "entered (add them to Freqtrade's pair_blacklist to skip their analysis)",
+                ", ".join(refused),
+            )
         try:
             self._ledger = TradeMirror.for_strategy(self.config, strategy_version=self.version())
         except LedgerConfigError as exc:
             raise OperationalException(f"tribar ledger: {exc}") from exc
         if self._ledger is not None:
             self._ledger.start()
+            # Refusals and resizes reach the ledger's entry_decisions table (outbox, no I/O).
+            self.risk.add_decision_listener(self._ledger.record_decision)
         if self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE):
             # Read by `tribar paper report` to judge uptime.
             self._heartbeats = HeartbeatRecorder(
@@ -204,7 +240,30 @@ class TripleBarrierML(IStrategy):
 
     @property
     def protections(self) -> list[dict[str, Any]]:
-        return self.risk.protections()
+        # Read by Freqtrade at start, at /reload_config and (hyperopt) before every epoch.
+        values = {
+            f.name: getattr(self, f"protection_{f.name}").value for f in fields(ProtectionSettings)
+        }
+        try:
+            return self.risk.protections(ProtectionSettings(**values))
+        except ValueError as exc:
+            raise OperationalException(
+                f"tribar protections (strategy parameters protection_<name>): {exc}"
+            ) from exc
+
+    def _check_sizing_knobs(self) -> None:
+        """Stop at start on a knob that would loosen the sizing (a hand-edited parameter
+        file); decide would refuse every Kelly entry with it anyway."""
+        problems = [
+            p for p in (
+                knob_problem(f"sizing_{name}", getattr(self, f"sizing_{name}").value)
+                for name in KNOB_NAMES
+            ) if p is not None
+        ]  # fmt: skip
+        if problems:
+            raise OperationalException(
+                "tribar sizing knobs (strategy parameters, space 'sizing'): " + "; ".join(problems)
+            )
 
     def informative_pairs(self) -> list[tuple[str, str]]:
         return [(self.regime_pair, "1d")]
@@ -436,9 +495,8 @@ class TripleBarrierML(IStrategy):
         day_start = start_of_utc_day(current_time) - timedelta(microseconds=1)
         closed_today = Trade.get_trades_proxy(is_open=False, close_date=day_start)
         realised = sum(t.close_profit_abs or 0.0 for t in closed_today)
-        until = self.risk.daily_loss_lock_until(realised, current_time)
-        if until is not None:
-            self.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON)
+        # Trips the breaker; decide refuses while it holds (no Freqtrade lock: one enforcement).
+        self.risk.daily_loss_lock_until(realised, current_time)
         if self._risk_state is not None:
             self._risk_state.save_if_changed(current_time)
         self._monitor_loop()
@@ -494,16 +552,19 @@ class TripleBarrierML(IStrategy):
             "proposed_stake": proposed_stake, "min_stake": min_stake, "max_stake": max_stake,
             "leverage": leverage, "is_short": side == "short",
         }  # fmt: skip
-        if not self.use_kelly_sizing.value:
-            return EntryRequest(sizing="fixed", **common)
         dataframe, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
         # The last analysed candle is the one Freqtrade's entry signal came from.
         candle = dataframe.iloc[-1] if not dataframe.empty else pd.Series(dtype=object)
+        if not self.use_kelly_sizing.value:
+            # The signal candle only labels the decision (the ledger's no-flood key).
+            return EntryRequest(sizing="fixed", signal_time=candle.get("date"), **common)
         spec = self.barrier_spec
         return EntryRequest(
             sizing="kelly", probability=candle.get(KEY_P), atr=candle.get("tribar_atr"),
             atr_baseline=candle.get("tribar_atr_baseline"),
             k_tp=spec.k_tp, k_sl=spec.k_sl, fee=spec.fee,
+            kelly_multiplier=self.sizing_kelly_multiplier.value,
+            vol_scale_max_multiplier=self.sizing_vol_scale_max_multiplier.value,
             signal_time=candle.get("date"),
             timeframe=timedelta(minutes=timeframe_to_minutes(self.timeframe)),
             closed_profit_ratios=[

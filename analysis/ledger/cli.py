@@ -196,7 +196,8 @@ def _ledger_status(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             n = conn.execute(sa.text("SELECT COUNT(*) FROM trades")).scalar_one()
             d = conn.execute(sa.text("SELECT COUNT(*) FROM trade_dead_letters")).scalar_one()
-        print(f"  trades: {n}, dead letters: {d}")
+            e = conn.execute(sa.text("SELECT COUNT(*) FROM entry_decisions")).scalar_one()
+        print(f"  trades: {n}, dead letters: {d}, refused/resized entry decisions: {e}")
     except sa.exc.SQLAlchemyError as exc:
         from tribar.analysis.ledger.db import describe_error
 
@@ -208,7 +209,8 @@ def _ledger_status(args: argparse.Namespace) -> int:
         try:
             print(
                 f"outbox: {outbox_path}: {box.count('row')} row(s) and {box.count('dead')} "
-                "dead letter(s) waiting for the ledger"
+                f"dead letter(s) waiting for the ledger, {box.count('decision')} entry "
+                "decision(s)"
             )
             oldest = box.oldest(1)
             if oldest and oldest[0].last_error:
@@ -263,6 +265,95 @@ def _ledger_query(args: argparse.Namespace) -> int:
                 "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v) for v in row
             )
         )
+    return EXIT_OK
+
+
+def _parse_since(text: str | None) -> Any:
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"--since: expected an ISO date or time like 2025-06-01 or 2025-06-01T12:00, "
+            f"got {text!r}"
+        ) from exc
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _ledger_decisions(args: argparse.Namespace) -> int:
+    from tribar.analysis.ledger.schema import entry_decisions as d
+
+    _, url = _context(args)
+    where = []
+    if args.pair:
+        where.append(d.c.symbol == args.pair)
+    if args.reason:
+        where.append(d.c.code == args.reason)
+    if args.outcome is not None:
+        where.append(d.c.allowed.is_(args.outcome == "resized"))
+    since = _parse_since(args.since)
+    if since is not None:
+        where.append(d.c.decided_at >= since)
+    if args.bot_name:
+        where.append(d.c.bot_name == args.bot_name)
+    outcome = sa.case((d.c.allowed, "resized"), else_="refused")
+    n = sa.func.count()
+    summary = (
+        sa.select(
+            outcome.label("outcome"),
+            d.c.code,
+            d.c.symbol,
+            n.label("n"),
+            sa.func.min(d.c.decided_at).label("first"),
+            sa.func.max(d.c.decided_at).label("last"),
+        )
+        .where(*where)
+        .group_by(outcome, d.c.code, d.c.symbol)
+        .order_by(n.desc(), d.c.code, d.c.symbol)
+    )
+    latest = (
+        sa.select(
+            d.c.decided_at,
+            d.c.symbol,
+            outcome.label("outcome"),
+            d.c.code,
+            d.c.stake,
+            d.c.proposed_stake,
+            d.c.probability,
+            d.c.reason,
+        )
+        .where(*where)
+        .order_by(d.c.decided_at.desc(), d.c.id.desc())
+        .limit(args.rows)
+    )
+    engine = _ready_ledger(url)
+    try:
+        with engine.connect() as conn:
+            groups = conn.execute(summary).all()
+            rows = conn.execute(latest).all() if args.rows > 0 else []
+    finally:
+        engine.dispose()
+
+    def when(value: Any) -> str:
+        return "" if value is None else str(value)[:19]
+
+    if not groups:
+        print(f"no refused or resized entries in {safe_url(url)} for this selection")
+        return EXIT_OK
+    print("outcome\treason\tpair\tsignals\tfirst\tlast")
+    for g in groups:
+        print(f"{g.outcome}\t{g.code}\t{g.symbol}\t{g.n}\t{when(g.first)}\t{when(g.last)}")
+    if rows:
+        print()
+        print("decided_at\tpair\toutcome\treason\tstake\tproposed\tp\tmessage")
+        for r in rows:
+            p = "" if r.probability is None else f"{r.probability:.4f}"
+            proposed = "" if r.proposed_stake is None else f"{float(r.proposed_stake):.4f}"
+            print(f"{when(r.decided_at)}\t{r.symbol}\t{r.outcome}\t{r.code}\t"
+                  f"{float(r.stake):.4f}\t{proposed}\t{p}\t{r.reason}")  # fmt: skip
     return EXIT_OK
 
 
@@ -338,6 +429,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flush.add_argument("--timeout", type=float, default=60.0, help="seconds to try (default 60)")
     add_ledger_options(flush)
     flush.set_defaults(func=lambda a: _guarded("ledger flush", a, _ledger_flush))
+
+    from tribar.risk.decision import DECISION_ORDER
+
+    decisions = ledger_sub.add_parser(
+        "decisions",
+        help="entries the risk layer refused or resized, by reason and pair",
+        description="One line per outcome, reason and pair: how many signal candles were "
+        "refused (or resized) for it, first and last time; then the latest decisions with "
+        "their messages. Counts are signal candles, not bot loops (docs/ledger.md).",
+    )
+    decisions.add_argument("--pair", default=None, help="only this pair, e.g. BTC/USDT")
+    decisions.add_argument(
+        "--reason", default=None, choices=DECISION_ORDER, help="only this refusing step or cap"
+    )
+    kind = decisions.add_mutually_exclusive_group()
+    kind.add_argument("--refused", dest="outcome", action="store_const", const="refused",
+                      help="only refusals")  # fmt: skip
+    kind.add_argument("--resized", dest="outcome", action="store_const", const="resized",
+                      help="only resized stakes")  # fmt: skip
+    decisions.add_argument("--since", default=None, help="decided at or after (ISO, UTC)")
+    decisions.add_argument("--bot-name", default=None, help="only this bot_name")
+    decisions.add_argument(
+        "--rows", type=int, default=20, help="latest decisions to list (default 20, 0: none)"
+    )
+    add_ledger_options(decisions)
+    decisions.set_defaults(func=lambda a: _guarded("ledger decisions", a, _ledger_decisions))
 
     query = ledger_sub.add_parser("query", help="run a shipped example query on the ledger")
     query.add_argument("name", choices=EXAMPLE_QUERIES)

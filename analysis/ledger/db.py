@@ -11,7 +11,12 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tribar.analysis.ledger.schema import TRADE_COLUMNS, trade_dead_letters, trades
+from tribar.analysis.ledger.schema import (
+    TRADE_COLUMNS,
+    entry_decisions,
+    trade_dead_letters,
+    trades,
+)
 from tribar.analysis.ledger.url import safe_url, validate_url
 
 log = logging.getLogger(__name__)
@@ -79,6 +84,27 @@ def upsert_rows(
     if not rows:
         return
     conn.execute(upsert_statement(conn.dialect.name, on_conflict), [dict(r) for r in rows])
+
+
+def insert_decisions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write entry-decision rows, keeping the first of each ``decision_key`` (a repeat after a
+    restart or a re-delivery is the same decision: DO NOTHING)."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(entry_decisions)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(entry_decisions)
+    else:
+        raise ValueError(f"the ledger supports postgresql and sqlite, not {dialect}")
+    stmt = stmt.on_conflict_do_nothing(index_elements=[entry_decisions.c.decision_key])
+    conn.execute(stmt, [dict(r) for r in rows])
 
 
 def insert_dead_letter(

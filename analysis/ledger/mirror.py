@@ -35,8 +35,15 @@ from tribar.analysis.ledger.db import (
     create_ledger_engine,
     describe_error,
     insert_dead_letter,
+    insert_decisions,
     is_permanent_error,
     upsert_rows,
+)
+from tribar.analysis.ledger.decision_rows import (
+    DecisionDeduper,
+    build_decision_row,
+    decision_row_from_json,
+    decision_row_to_json,
 )
 from tribar.analysis.ledger.outbox import Outbox, OutboxEntry, Synchronous
 from tribar.analysis.ledger.trade_rows import (
@@ -68,6 +75,8 @@ _BOT_RUNMODES = frozenset({"live", "dry_run"})
 class MirrorStats:
     recorded: int = 0
     delivered: int = 0
+    decisions_recorded: int = 0
+    decisions_delivered: int = 0
     dead_lettered: int = 0
     record_failures: int = 0
     delivery_failures: int = 0
@@ -158,6 +167,7 @@ class TradeMirror:
         self._failures = 0
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._decisions_seen = DecisionDeduper()
         if start:
             self.start()
 
@@ -239,6 +249,28 @@ class TradeMirror:
             return True
         except Exception as exc:
             return self._record_failure(f"cannot queue trade {facts.trade_id}", exc)
+
+    def record_decision(self, decision: Any) -> bool:
+        """Queue a risk decision that refused or resized an entry (a ``RiskManager`` decision
+        listener). False when there is nothing to write: allowed at full size, or a repeat of a
+        decision already queued for the same pair, signal candle and outcome
+        (``decision_rows``). Never raises; one small local append, no network."""
+        try:
+            row = build_decision_row(decision, self.context)
+            if row is None or not self._decisions_seen.first(row["decision_key"]):
+                return False
+            try:
+                self.outbox.append(
+                    "decision", decision_row_to_json(row), trade_id=row["decision_key"]
+                )
+            except Exception:
+                self._decisions_seen.forget(row["decision_key"])  # the next repeat tries again
+                raise
+            self.stats.decisions_recorded += 1
+            self._wake.set()
+            return True
+        except Exception as exc:
+            return self._record_failure(f"cannot queue decision {_safe_repr(decision)}", exc)
 
     def _record_failure(self, what: str, exc: Exception) -> bool:
         self.stats.record_failures += 1
@@ -354,16 +386,22 @@ class TradeMirror:
         for e in entries:
             if e.kind == "row":
                 self.stats.delivered += 1
+            elif e.kind == "decision":
+                self.stats.decisions_delivered += 1
             else:
                 self.stats.dead_lettered += 1
 
     def _write(self, entries: list[OutboxEntry]) -> None:
         rows: list[dict[str, Any]] = []
+        decisions: list[dict[str, Any]] = []
         dead: list[tuple[str | None, dict[str, Any], str]] = []
         for e in entries:
-            if e.kind == "row":
+            if e.kind in ("row", "decision"):
                 try:
-                    rows.append(row_from_json(e.payload))
+                    if e.kind == "row":
+                        rows.append(row_from_json(e.payload))
+                    else:
+                        decisions.append(decision_row_from_json(e.payload))
                 except ValueError as exc:
                     dead.append(
                         (
@@ -376,6 +414,7 @@ class TradeMirror:
                 dead.append((e.trade_id, _payload_or_text(e.payload), e.reason or "invalid"))
         with self._engine.begin() as conn:
             upsert_rows(conn, rows, on_conflict="update")
+            insert_decisions(conn, decisions)
             for trade_id, payload, reason in dead:
                 insert_dead_letter(conn, trade_id, payload, reason)
 

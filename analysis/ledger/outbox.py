@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-OUTBOX_FORMAT = 1
-Kind = Literal["row", "dead"]
+# Format 2 added the kind "decision" (an entry_decisions row); a format-1 file is upgraded in
+# place when opened (its entries are kept).
+OUTBOX_FORMAT = 2
+Kind = Literal["row", "dead", "decision"]
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tribar_outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind       TEXT    NOT NULL CHECK (kind IN ('row', 'dead')),
+    kind       TEXT    NOT NULL CHECK (kind IN ('row', 'dead', 'decision')),
     trade_id   TEXT,
     payload    TEXT    NOT NULL,
     reason     TEXT,
@@ -35,6 +37,21 @@ CREATE TABLE IF NOT EXISTS tribar_outbox (
     last_error TEXT
 )
 """
+
+
+def _upgrade_from_format_1(conn: sqlite3.Connection) -> None:
+    """Widen the kind CHECK (SQLite cannot alter one): copy into a new table, seq kept."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE tribar_outbox RENAME TO tribar_outbox_format_1")
+        conn.execute(_SCHEMA)
+        conn.execute("INSERT INTO tribar_outbox SELECT * FROM tribar_outbox_format_1")
+        conn.execute("DROP TABLE tribar_outbox_format_1")
+        conn.execute(f"PRAGMA user_version={OUTBOX_FORMAT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class OutboxError(RuntimeError):
@@ -76,10 +93,12 @@ class Outbox:
             # append; instead the delivery thread calls checkpoint() on its own connection.
             conn.execute("PRAGMA wal_autocheckpoint=0")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, OUTBOX_FORMAT):
+            if version not in (0, 1, OUTBOX_FORMAT):
                 raise OutboxError(
                     f"outbox {self.path} has format {version}, this tribar reads {OUTBOX_FORMAT}"
                 )
+            if version == 1:
+                _upgrade_from_format_1(conn)
             conn.execute(_SCHEMA)
             conn.execute(f"PRAGMA user_version={OUTBOX_FORMAT}")
         except sqlite3.Error as exc:

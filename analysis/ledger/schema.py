@@ -150,3 +150,60 @@ trade_dead_letters = sa.Table(
 TRADE_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in trades.columns if c.name not in ("id", "recorded_at")
 )
+
+
+# Entry decisions of the risk layer that refused or resized an entry (migration 0004). One row
+# per (bot, pair, signal candle, outcome): decision_rows.decision_key; docs/ledger.md.
+entry_decisions = sa.Table(
+    "entry_decisions",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("decision_key", sa.String(64), nullable=False, unique=True),
+    # When RiskManager.decide first gave this answer for the signal candle (the bot's clock).
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    # Open time of the signal candle; NULL when the request had none.
+    sa.Column("signal_time", sa.DateTime(timezone=True)),
+    sa.Column("symbol", sa.String(64), nullable=False),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    # The DECISION_ORDER step that refused, or the CAP_STEPS cap that resized.
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("sizing", sa.String(8)),
+    sa.Column("proposed_stake", Money),
+    sa.Column("stake", Money, nullable=False),
+    sa.Column("min_stake", Money),
+    sa.Column("max_stake", Money),
+    sa.Column("equity", Money),
+    sa.Column("price", Price),
+    sa.Column("probability", sa.Float),
+    sa.Column("payoff_ratio", sa.Float),
+    sa.Column("kelly_fraction", sa.Float),
+    sa.Column("volatility_scale", sa.Float),
+    sa.Column("leverage", sa.Float),
+    sa.Column("bot_name", sa.String(64)),
+    sa.Column("strategy", sa.String(128)),
+    sa.Column("strategy_version", sa.String(64)),
+    sa.Column("config_hash", sa.String(64)),
+    sa.Column("exchange", sa.String(32)),
+    sa.Column("stake_currency", sa.String(16)),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, server_default="live"),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.CheckConstraint(_in("side", SIDES), name="side"),
+    sa.CheckConstraint("stake >= 0", name="stake_non_negative"),
+    sa.CheckConstraint("source IN ('live', 'dry_run', 'backtest', 'import')", name="source"),
+    sa.Index("ix_entry_decisions_decided_at", "decided_at"),
+    sa.Index("ix_entry_decisions_code_symbol", "code", "symbol"),
+)
+
+DECISION_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in entry_decisions.columns if c.name not in ("id", "recorded_at")
+)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tribar.ml.shap_files import DEFAULT_PLOTS_DIR
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -110,7 +112,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     render_terminal(report, console)
     if args.html:
         try:
-            out = write_html(report, args.html)
+            out = write_html(report, args.html, shap_dir=args.shap_dir)
         except OSError as exc:
             print(f"tribar report: cannot write {args.html}: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -162,4 +164,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="model-confidence buckets over [0, 1] (default 10)",
     )  # fmt: skip
     p.add_argument("--html", default=None, metavar="FILE", help="also write an HTML report here")
+    p.add_argument(
+        "--shap-dir", type=Path, default=DEFAULT_PLOTS_DIR, metavar="DIR",
+        help="folder of the SHAP charts `tribar features` saves, shown in the HTML report "
+        f"(default {DEFAULT_PLOTS_DIR}/, where it writes them without --plots-dir)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_report)

@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from tribar.analysis.analytics import WEEKDAY_NAMES
 from tribar.analysis.report.build import NA, Report, money, number, pct, ratio, summary_rows, when
+from tribar.analysis.report.shap_charts import section_html as shap_section_html
 
 # A million-point line would make a 30 MB page that a browser draws slowly; a few thousand
 # points keep every peak and trough visible (see downsample_indices).
@@ -298,7 +299,12 @@ def body_html(report: Report) -> str:
     return "\n".join(parts)
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, shap_dir: Path | None = None, page_dir: Path | None = None) -> str:
+    """The page; with ``shap_dir``, a section with the SHAP charts found there (links relative
+    to ``page_dir``, the page's folder), or saying there are none."""
+    body = body_html(report)
+    if shap_dir is not None:
+        body += "\n" + shap_section_html(shap_dir, page_dir or Path.cwd())
     template = Template(
         resources.files("tribar.analysis.report").joinpath("templates/report.html").read_text("utf-8")
     )
@@ -312,13 +318,13 @@ def render_html(report: Report) -> str:
         title=html.escape(f"tribar report — {report.flt.describe()}"),
         meta=html.escape(meta),
         plotly_js=get_plotlyjs(),
-        body=body_html(report),
+        body=body,
         na=NA,
     )
 
 
-def write_html(report: Report, path: str | Path) -> Path:
+def write_html(report: Report, path: str | Path, shap_dir: Path | None = None) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(report), encoding="utf-8")
+    out.write_text(render_html(report, shap_dir, out.parent), encoding="utf-8")
     return out

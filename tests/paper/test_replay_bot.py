@@ -53,6 +53,50 @@ def test_daily_loss_breaker_trips_and_clears_through_the_bots_message_queue(
     assert all(c[11:13] == "00" for c in cleared)
 
 
+def test_daily_loss_refusals_reach_the_ledger_and_decide_is_the_only_gate(
+    replayed_bot: ReplayBot,
+) -> None:
+    """While the daily-loss halt holds, signals still reach custom_stake_amount (tribar places
+    no Freqtrade lock): RiskManager.decide refuses them, and each refusal reaches the ledger's
+    entry_decisions table once per pair and signal candle, with no trade opened meanwhile."""
+    deadline = time.monotonic() + 30
+    while True:
+        with sqlite3.connect(replayed_bot.run_dir / "tribar_ledger.sqlite") as conn:
+            conn.row_factory = sqlite3.Row
+            halted = list(conn.execute(
+                "SELECT symbol, decided_at, signal_time, reason, stake, proposed_stake, bot_name, "
+                "source FROM entry_decisions WHERE code = 'circuit_breaker' AND allowed = 0 "
+                "AND reason LIKE '%max_daily_loss_usd%' ORDER BY decided_at"
+            ))  # fmt: skip
+        if halted or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert halted, "no daily-loss refusal reached the ledger"
+    assert {r["symbol"] for r in halted} <= {"BTC/USDT", "ETH/USDT"}
+    assert all(r["stake"] == 0 and r["proposed_stake"] > 0 for r in halted)
+    assert {r["source"] for r in halted} == {"dry_run"}
+    # The no-flood rule: one row per pair and signal candle, though the bot asked every loop.
+    candles = [(r["symbol"], r["signal_time"]) for r in halted]
+    assert all(t is not None for _, t in candles)
+    assert len(candles) == len(set(candles))
+    log = (replayed_bot.run_dir / "freqtrade.log").read_text()
+    refusal_lines = [line for line in log.splitlines()
+                     if "entry refused [circuit_breaker]" in line]  # fmt: skip
+    assert len(refusal_lines) >= len(halted)
+    # No trade opened on a day after its halt's first refusal, and no Freqtrade lock placed.
+    opened = [datetime.fromisoformat(t["open_date"]).replace(tzinfo=UTC)
+              for t in _bot_trades(replayed_bot)]  # fmt: skip
+    for r in halted:
+        refused_at = datetime.fromisoformat(r["decided_at"]).replace(tzinfo=UTC)
+        same_day_later = [o for o in opened if o >= refused_at and o.date() == refused_at.date()]
+        assert not same_day_later, (r["decided_at"], same_day_later)
+    with sqlite3.connect(replayed_bot.run_dir / "tradesv3.replay.sqlite") as conn:
+        (locks,) = conn.execute(
+            "SELECT COUNT(*) FROM pairlocks WHERE reason LIKE 'tribar risk%'"
+        ).fetchone()
+    assert locks == 0
+
+
 def test_trades_opened_and_closed_by_the_strategys_own_exits(replayed_bot: ReplayBot) -> None:
     trades = _bot_trades(replayed_bot)
     closed = [t for t in trades if not t["is_open"]]

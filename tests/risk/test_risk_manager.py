@@ -305,10 +305,11 @@ def test_default_blacklist_drops_stablecoin_pairs() -> None:
     assert not mgr.is_blacklisted("BTC/USDT")
 
 
-def test_blacklist_is_merged_into_freqtrades() -> None:
+def test_blacklist_is_not_copied_into_freqtrades() -> None:
+    """decide is the one enforcement (docs/risk.md): nothing offers a merged Freqtrade list."""
     mgr = manager(blacklist_symbols=["DOGE/USDT", "BNB/.*"])
-    assert mgr.merged_blacklist(["BNB/.*", "XRP/USDT"]) == ["BNB/.*", "XRP/USDT", "DOGE/USDT"]
-    assert mgr.merged_blacklist(None) == ["DOGE/USDT", "BNB/.*"]
+    assert not hasattr(mgr, "merged_blacklist")
+    assert mgr.is_blacklisted("bnb/usdt") and not mgr.is_blacklisted("XRP/USDT")
 
 
 def test_halt_refuses_entries_until_cleared() -> None:
@@ -468,24 +469,17 @@ def test_status_is_json_serialisable() -> None:
     assert status["limits"]["max_trades_per_hour"] == 6
 
 
-def test_recommended_freqtrade_lock_ends_at_midnight_and_is_not_duplicated() -> None:
-    """The wiring the docs recommend, run against Freqtrade's in-memory PairLocks."""
-    from freqtrade.persistence import PairLocks
-
-    from tribar.risk.manager import DAILY_LOSS_LOCK_REASON
-
-    saved = (PairLocks.use_db, PairLocks.timeframe, PairLocks.locks)
-    PairLocks.use_db, PairLocks.timeframe, PairLocks.locks = False, "1h", []
-    try:
-        mgr = manager(max_daily_loss_usd=50.0)
-        for minute in range(3):  # three bot loops while the limit is hit
-            now = NOW + minute * MINUTE
-            until = mgr.daily_loss_lock_until(-80.0, now)
-            assert until is not None
-            PairLocks.lock_pair("*", until - timedelta(seconds=1), DAILY_LOSS_LOCK_REASON, now=now)
-        assert len(PairLocks.locks) == 1
-        assert PairLocks.locks[0].lock_end_time_utc == datetime(2026, 3, 2, tzinfo=UTC)
-        assert PairLocks.is_global_lock(NOW + 11 * HOUR)
-        assert not PairLocks.is_global_lock(datetime(2026, 3, 2, tzinfo=UTC))
-    finally:
-        PairLocks.use_db, PairLocks.timeframe, PairLocks.locks = saved
+def test_daily_loss_halt_is_the_only_gate_and_ends_at_midnight() -> None:
+    """No Freqtrade lock is involved: decide refuses while the halt holds, on every loop, and
+    the first decision after 00:00 UTC goes through."""
+    mgr = manager(max_daily_loss_usd=50.0)
+    for minute in range(3):  # three bot loops while the limit is hit
+        now = NOW + minute * MINUTE
+        assert mgr.daily_loss_lock_until(-80.0, now) == datetime(2026, 3, 2, tzinfo=UTC)
+        refused = check(mgr, "BTC/USDT", now, [])
+        assert refused.code == "circuit_breaker" and "max_daily_loss_usd" in refused.reason
+    late = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    assert check(mgr, "BTC/USDT", late, []).code == "circuit_breaker"
+    midnight = datetime(2026, 3, 2, tzinfo=UTC)
+    assert mgr.daily_loss_lock_until(0.0, midnight) is None
+    assert check(mgr, "BTC/USDT", midnight, []).allowed

@@ -35,6 +35,11 @@ def test_the_strategy_with_its_risk_layer_pickles() -> None:
     strategy.risk.update_equity(1000.0, T0)
     strategy.risk.update_equity(800.0, T0 + HOUR)  # 20 % drawdown: halted
     assert strategy.risk.breaker.is_halted(T0 + HOUR)
+    # Kept decisions carry their EntryRequest (read-only mappings inside).
+    from tribar.risk import EntryRequest
+
+    kept = strategy.risk.decide(EntryRequest("BTC/USDT", T0 + HOUR, open_exposure={"ETH/USDT": 5}))
+    strategy._entry_decisions = {"BTC/USDT": kept}
 
     # As joblib's loky backend ships hyperopt's tasks: cloudpickle (Freqtrade loads strategies
     # from files, so their classes travel by value), plain pickle to load.
@@ -42,6 +47,8 @@ def test_the_strategy_with_its_risk_layer_pickles() -> None:
 
     assert copy.risk.breaker.is_halted(T0 + HOUR)
     assert copy.risk.equity_peak == 1000.0
+    assert copy._entry_decisions == {"BTC/USDT": kept}
+    assert copy._entry_decisions["BTC/USDT"].request == kept.request
     # The copy's breaker still announces through the copy (its listener is the bound method).
     assert copy.risk.breaker._listeners == [copy._announce_breaker]
 

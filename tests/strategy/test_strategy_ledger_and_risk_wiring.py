@@ -4,7 +4,6 @@ the risk limits and starts the ledger mirror; a closed trade's exit fill reaches
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,54 @@ def test_bad_risk_limit_stops_the_bot_at_start_naming_the_key(tmp_path: Path) ->
         strategy.bot_start()
 
 
-def test_blacklist_merged_into_freqtrade_pair_blacklist(tmp_path: Path) -> None:
-    strategy = _strategy(
-        tmp_path, risk_limits={"blacklist_symbols": ["DOGE/.*"]}, ledger_enabled=False
-    )
+def _stake(strategy: Any, pair: str, when: Any) -> float:
+    return float(strategy.custom_stake_amount(
+        pair=pair, current_time=when, current_rate=100.0, proposed_stake=50.0, min_stake=5.0,
+        max_stake=900.0, leverage=1.0, entry_tag="tb_entry", side="long",
+    ))  # fmt: skip
+
+
+def test_blacklist_and_daily_loss_hold_without_freqtrades_blacklist_or_locks(
+    tmp_path: Path,
+) -> None:
+    """decide is the one enforcement: tribar puts nothing into Freqtrade's pair_blacklist or
+    PairLocks, so /delete_blacklist or deleting a lock cannot lift a limit; the refusals reach
+    the ledger's entry_decisions table (once per signal candle)."""
+    from datetime import UTC, datetime, timedelta
+
+    from freqtrade.data.dataprovider import DataProvider
+    from freqtrade.persistence import PairLocks
+
+    open_trades_db(tmp_path / "trades.sqlite")
+    strategy = _strategy(tmp_path, risk_limits={"blacklist_symbols": ["DOGE/.*"]})
+    strategy.dp = DataProvider(strategy.config, None)
     strategy.bot_start()
-    assert "DOGE/.*" in strategy.config["exchange"]["pair_blacklist"]
-    assert strategy._ledger is None
-    # Give the daemon threads of earlier tests no chance to outlive the temp dirs.
-    time.sleep(0.1)
+    assert "DOGE/.*" not in strategy.config["exchange"].get("pair_blacklist", [])
+    # What /delete_blacklist does to Freqtrade's list; the pair is still refused.
+    strategy.config["exchange"]["pair_blacklist"] = []
+    now = datetime(2025, 7, 1, 12, tzinfo=UTC)
+    for loop in range(3):
+        assert _stake(strategy, "DOGE/USDT", now + timedelta(seconds=5 * loop)) == 0.0
+    assert strategy._entry_decisions["DOGE/USDT"].code == "blacklist_symbols"
+    # The daily-loss halt (what bot_loop_start calls): no Freqtrade lock to delete, and every
+    # pair is refused until 00:00 UTC.
+    assert strategy.risk.daily_loss_lock_until(-80.0, now) is not None
+    assert not PairLocks.get_pair_locks(None, now)
+    assert _stake(strategy, "BTC/USDT", now + timedelta(minutes=1)) == 0.0
+    refused = strategy._entry_decisions["BTC/USDT"]
+    assert refused.code == "circuit_breaker" and "max_daily_loss_usd" in refused.reason
+    assert strategy._ledger.flush(timeout=20)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT symbol, code, allowed, bot_name FROM entry_decisions ORDER BY decided_at"
+        )).all()  # fmt: skip
+    engine.dispose()
+    strategy._ledger.close()
+    assert [(r.symbol, r.code) for r in rows] == [
+        ("DOGE/USDT", "blacklist_symbols"), ("BTC/USDT", "circuit_breaker"),
+    ]  # fmt: skip
+    assert not any(r.allowed for r in rows)
 
 
 def test_breaker_trip_and_clear_reach_freqtrade_messages(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 from filelock import FileLock
 
 from tribar.testing.fake_telegram import FailureMode, FakeTelegramServer
+from tribar.testing.replay_bot import free_port
 
 pytestmark = pytest.mark.freqtrade
 
@@ -34,8 +35,11 @@ def _setup(tmp_path: Path, rule: dict[str, Any], telegram: FakeTelegramServer) -
     return {"strategy": strategy_file, "rule": rule_file, "tuning": tmp_path / "tuning"}
 
 
-def _tune(paths: dict[str, Path], telegram: FakeTelegramServer, *command: str) -> Any:
-    env = {**os.environ, **telegram.freqtrade_env()}
+def _tune(
+    paths: dict[str, Path], telegram: FakeTelegramServer, *command: str,
+    env: dict[str, str] | None = None,
+) -> Any:  # fmt: skip
+    env = {**os.environ, **telegram.freqtrade_env(), **(env or {})}
     return subprocess.run(
         [
             sys.executable,
@@ -56,11 +60,14 @@ def _tune(paths: dict[str, Path], telegram: FakeTelegramServer, *command: str) -
     )
 
 
-def _run(paths: dict[str, Path], telegram: FakeTelegramServer) -> Any:
+def _run(
+    paths: dict[str, Path], telegram: FakeTelegramServer, *extra: str,
+    env: dict[str, str] | None = None,
+) -> Any:  # fmt: skip
     return _tune(
         paths, telegram, "run", "-c", "config.json", "-c", "tests/tuning/tune-small.json",
         "-c", str(paths["rule"]), "--days", "30", "--holdout-days", "14", "--end", "2025-06-01",
-        "--trials", "3", "--epochs", "3", "-j", "2", "--seed", "11",
+        "--trials", "3", "--epochs", "3", "-j", "2", "--seed", "11", *extra, env=env,
     )  # fmt: skip
 
 
@@ -104,9 +111,17 @@ def test_a_promoted_candidate_is_put_in_service_and_rolled_back(
     rule = {"min_trades": 1, "min_sharpe_gain": -1000.0, "max_drawdown_worsening": 1.0}
     paths = _setup(tmp_path, rule, fake_telegram)
     fake_telegram.set_failure(FailureMode.HTTP_500)  # a failing Telegram never fails the job
-    result = _run(paths, fake_telegram)
+    # Nor does a bot that is not there: --reload to a port nothing listens on.
+    closed = free_port()
+    result = _run(
+        paths, fake_telegram, "-c", "config.api.json", "--reload",
+        # Freqtrade's config schema wants a password whenever api_server is enabled.
+        env={"FREQTRADE__API_SERVER__LISTEN_PORT": str(closed),
+             "FREQTRADE__API_SERVER__PASSWORD": "unused"},
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "Telegram" in result.stdout + result.stderr
+    assert f"the bot at http://127.0.0.1:{closed} did not reload" in result.stderr
     entries = _history(paths, fake_telegram)
     assert [e["action"] for e in entries] == ["baseline", "promoted"], entries[-1]["reason"]
     promoted = entries[-1]

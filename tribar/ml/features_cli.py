@@ -15,6 +15,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from tribar.ml.shap_files import BAR_PNG, BEESWARM_PNG, DEFAULT_OUT
 from tribar.ml.shap_importance import (
     SelectedFeatures,
     covering_set,
@@ -25,8 +26,6 @@ from tribar.ml.shap_importance import (
 )
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_OUT = Path("config/selected_features.json")
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def write_plots(
     import shap
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    bar = out_dir / "shap_importance_bar.png"
+    bar = out_dir / BAR_PNG
     head = importance.head(top)[::-1]
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.3 * len(head) + 1)))
     ax.barh(list(head.index), head.to_numpy())
@@ -111,7 +110,7 @@ def write_plots(
     fig.tight_layout()
     fig.savefig(bar, dpi=110)
     plt.close(fig)
-    beeswarm = out_dir / "shap_beeswarm.png"
+    beeswarm = out_dir / BEESWARM_PNG
     columns = [c for c in importance.head(top).index if c in shap_rows.columns]
     shap.summary_plot(
         shap_rows[columns].fillna(0.0).to_numpy(), value_rows[columns].to_numpy(),

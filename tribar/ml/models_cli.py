@@ -26,7 +26,8 @@ def _models_dir(args: argparse.Namespace) -> Path:
             f"no --models given and no freqai.identifier readable in {config} ({exc}); pass "
             "--models user_data/models/<identifier>"
         ) from exc
-    return Path("user_data") / "models" / str(identifier)
+    user_data = Path(args.userdir) if args.userdir is not None else Path("user_data")
+    return user_data / "models" / str(identifier)
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:
@@ -147,7 +148,10 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--models", type=Path, default=None,
                         help="FreqAI's models folder of one identifier (default: "
-                             "user_data/models/<freqai.identifier of --config>)")  # fmt: skip
+                             "<userdir>/models/<freqai.identifier of --config>)")  # fmt: skip
+    common.add_argument("--userdir", type=Path, default=None,
+                        help="the bot's user data folder (default user_data; a replay's "
+                             "--run-dir is one)")  # fmt: skip
     common.add_argument("-c", "--config", default="config.json",
                         help="config with the freqai.identifier (default config.json)")  # fmt: skip
     sub = parser.add_subparsers(dest="models_command", required=True)

@@ -48,27 +48,32 @@ def send_telegram(config: Mapping[str, Any], text: str, *, timeout: float = 10.0
     return True
 
 
-def reload_running_bot(config: Mapping[str, Any]) -> bool:
-    """POST /api/v1/reload_config with Freqtrade's REST client (the config's api_server)."""
+def reload_running_bot(config: Mapping[str, Any], *, timeout: float = 10.0) -> bool:
+    """POST /api/v1/reload_config with Freqtrade's REST client (the config's api_server).
+
+    True when the bot accepted (Freqtrade answers ``{"status": "Reloading config ..."}``). An
+    unreachable bot, a refusal (wrong credentials: ``{"detail": "Unauthorized"}``) or any other
+    error is logged and gives False, never an exception: the promotion is already on disk and the
+    bot reads it at its next start."""
     api = config.get("api_server") or {}
     if not api.get("enabled"):
         logger.warning("tribar tune: api_server not enabled; the bot was not asked to reload")
         return False
-    from freqtrade_client import FtRestClient
-
     host = api.get("listen_ip_address", "127.0.0.1")
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
-    client = FtRestClient(
-        f"http://{host}:{api.get('listen_port', 8080)}", api.get("username"), api.get("password")
-    )
+    url = f"http://{host}:{api.get('listen_port', 8080)}"
     try:
+        from freqtrade_client import FtRestClient
+
+        client = FtRestClient(url, api.get("username"), api.get("password"), timeout=timeout)
         answer = client.reload_config()
     except Exception as exc:
-        logger.warning("tribar tune: reload_config failed (%s)", exc)
+        logger.warning("tribar tune: reload_config on %s failed (%s)", url, exc)
         return False
-    if not answer:
-        logger.warning("tribar tune: the bot did not answer reload_config")
+    if not isinstance(answer, Mapping) or "status" not in answer:
+        # None: FtRestClient logged a connection error and returned nothing.
+        logger.warning("tribar tune: the bot at %s did not reload: %s", url, answer)
         return False
-    logger.info("tribar tune: the bot reloads its config: %s", answer)
+    logger.info("tribar tune: the bot at %s reloads its config: %s", url, answer["status"])
     return True

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 STRATEGY = "TripleBarrierML"
 STRATEGY_SOURCE = REPO_ROOT / "strategies" / f"{STRATEGY}.py"
 HYPEROPT_LOSS = "TribarSharpeDrawdownLoss"
+PARAMETER_SPACES = ("buy", "sell", "sizing", "protection")
 
 
 class TuneLockedError(RuntimeError):
@@ -240,7 +241,9 @@ class _Run:
         exported = json.loads((strategy_dir / f"{STRATEGY}.json").read_text())
         # Freqtrade rewrites the file only when an epoch scored as a best result.
         params = dict(exported.get("params") or candidate.strategy_params)
-        params = {k: v for k, v in params.items() if k in ("buy", "sell", "protection")}
+        # The strategy's parameter spaces (Freqtrade's export also holds roi/stoploss, which
+        # the barrier exits make meaningless); "sizing" is tribar's own (docs/tuning.md).
+        params = {k: v for k, v in params.items() if k in PARAMETER_SPACES}
         best = _best_epoch(folder / "user_data" / "hyperopt_results")
         return params, best
 
