@@ -402,7 +402,8 @@ def code_version(root: Path = REPO_ROOT) -> str:
     commit = git("rev-parse", "--short=12", "HEAD")
     if not commit:
         return "code not in a git checkout"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # The report itself is the one file a rerun is expected to change.
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/results.md")
     return f"code at commit `{commit}`" + (" with uncommitted changes" if dirty else "")
 
 

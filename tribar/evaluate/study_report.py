@@ -130,6 +130,10 @@ def _same_design(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return set(a) == set(b) and all(close(a[k], b[k]) for k in a)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def proposal(best: StrategyOutcome | None, shipped: StrategyOutcome | None) -> tuple[bool, str]:
     """The stated rule: propose the study's best design as the new default only when, in FreqAI's
     walk-forward backtest with the shipped edge gate, it passes the gate on more trainings than
@@ -143,9 +147,9 @@ def proposal(best: StrategyOutcome | None, shipped: StrategyOutcome | None) -> t
     more_windows = passed > shipped_passed
     holds = p.total_return > 0 and math.isfinite(p.sharpe_ci[0]) and p.sharpe_ci[0] > 0
     facts = (
-        f"its edge gate opened on {passed} trainings (shipped design: {shipped_passed}); "
-        f"{p.trades} trades, total return {100 * p.total_return:.2f} %, Sharpe 95 % CI lower end "
-        f"{_num(p.sharpe_ci[0])}"
+        f"its edge gate opened on {_count(passed, 'training')} (shipped design: "
+        f"{shipped_passed}); {_count(p.trades, 'trade')}, total return "
+        f"{100 * p.total_return:.2f} %, Sharpe 95 % CI lower end {_num(p.sharpe_ci[0])}"
     )
     return more_windows and holds, facts
 
