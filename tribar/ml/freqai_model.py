@@ -11,6 +11,9 @@ With ``freqai.tribar.edge_gate_z`` set (config.json sets it), the booster must s
 calibration block (``tribar.ml.edge_gate``) before its probabilities are used; otherwise the model
 predicts the pair's long-run take-profit rate (``tribar.ml.label_history``) and the strategy,
 whose entries need a positive expected value at that probability, stays flat.
+``freqai.tribar.edge_gate_rule: consecutive`` also asks the pair's previous independent test to
+have passed (``tribar.ml.gate_rule``); ``freqai.tribar.placebo_shuffle_seed`` (backtests only)
+trains on shuffled labels to measure the gate's false-positive rate (``tribar.ml.placebo``).
 In backtests every model also writes ``tp_gate_off``: its calibrated probability as if the gate
 were off (``TripleBarrierMLGateOff`` trades on it), so one run shows what the gate changed.
 """
@@ -28,12 +31,14 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
+from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.freqai.base_models.BaseClassifierModel import BaseClassifierModel
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
 from tribar.calibration import ProbabilityCalibrator
-from tribar.ml import lifecycle
+from tribar.ml import lifecycle, placebo
 from tribar.ml.barrier_classifier import (
     NO_TAKE_PROFIT,
     TAKE_PROFIT,
@@ -42,7 +47,10 @@ from tribar.ml.barrier_classifier import (
     classification_metrics,
 )
 from tribar.ml.edge_gate import EdgeEvidence, edge_evidence
+from tribar.ml.gate_history import GATE_HISTORY_DIR, GateHistory, judge
+from tribar.ml.gate_rule import GateRecord, gate_rule
 from tribar.ml.label_history import HISTORY_DIR, TakeProfitHistory
+from tribar.ml.live_history import update_historic_data_keeping_dates
 from tribar.ml.model_metrics import METRICS_FILE
 from tribar.ml.shap_importance import read_selected_features
 from tribar.splits import purged_train_validation_split
@@ -182,10 +190,26 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Config errors stop the start: inside a backtest FreqAI logs a training's exception
+        # and skips the window, so a bad key would otherwise only show as untrained windows.
+        settings = self.freqai_info.get("tribar", {})
+        trading = self.config.get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE)
+        try:
+            self.edge_gate_rule = gate_rule(settings)
+            self.placebo_seed = placebo.placebo_seed(settings, trading)
+            self.placebo_block = placebo.placebo_block(settings, self.label_horizon)
+        except ValueError as exc:
+            raise OperationalException(str(exc)) from exc
         # A damaged model file must not stop the bot: fall back to the registry's last good
         # version (tribar.ml.lifecycle). The drawer is this model's own object.
         wrapped = lifecycle.load_data_with_fallback(self.dd.load_data, self.dd)
         self.dd.load_data = wrapped
+        self._live_sources: dict[str, tuple[Any, str]] = {}  # pair: (version, folder) logged
+        # Live retraining within a day of the start failed on an object date column
+        # (tribar.ml.live_history).
+        self.dd.update_historic_data = update_historic_data_keeping_dates(
+            self.dd.update_historic_data, self.dd
+        )
 
     def train(
         self, unfiltered_df: pd.DataFrame, pair: str, dk: FreqaiDataKitchen, **kwargs: Any
@@ -227,6 +251,12 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
                 empty.filter(dk.training_features_list, axis=1),
                 empty.filter(dk.label_list, axis=1),
                 dk,
+            )
+        if self.placebo_seed is not None:
+            if dk.live:  # the start already refuses dry-run/live; never trade on a placebo
+                raise OperationalException(f"{placebo.SETTING} is for backtests only")
+            labels = placebo.shuffled_labels(
+                labels, self.placebo_seed, pair, unfiltered_df["date"].iloc[-1], self.placebo_block
             )
         embargo = int(self.freqai_info.get("tribar", {}).get("embargo_candles", horizon))
         n = len(features)
@@ -270,7 +300,8 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             pair, len(dd["train_features"]), len(dd["test_features"]), len(cal_x), horizon, embargo,
             dd["train_features"].shape[1],
         )  # fmt: skip
-        model, y_cal, raw_cal = self._fit_calibrated(dd, cal_x, cal_labels)
+        init_booster = self._warm_start_booster(pair, list(dd["train_features"].columns))
+        model, y_cal, raw_cal = self._fit_calibrated(dd, cal_x, cal_labels, init_booster)
         self._holdout = lifecycle.Holdout(
             features=features.iloc[cal_pos],
             labels=labels.iloc[cal_pos],
@@ -281,7 +312,11 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         z_required = self.edge_gate_z
         if z_required is not None:
             evidence = edge_evidence(y_cal, raw_cal, horizon, z_required)
-            self._apply_edge_gate(model, evidence, unfiltered_df, pair, dk)
+            self._apply_edge_gate(model, evidence, unfiltered_df, pair, dk, self._holdout.dates)
+        if self.placebo_seed is not None:
+            model.metrics["placebo"] = {
+                "shuffle_seed": self.placebo_seed, "block_rows": self.placebo_block,
+            }  # fmt: skip
         model.metrics["pair"] = pair
         model.metrics["train_seconds"] = round(time() - started, 3)
         model.metrics["train_end"] = str(unfiltered_df["date"].iloc[-1])
@@ -340,10 +375,43 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             )
         return BarrierClassifier.untrained(reason, list(features.columns))
 
+    def _warm_start_booster(self, pair: str, feature_names: list[str]) -> Any | None:
+        """With ``freqai.continual_learning``, the booster of the pair's model in service, to
+        continue boosting from (FreqAI's ``get_init_model`` rule: the model it last trained or
+        loaded for the pair). Only the booster carries over: the calibrator and the edge gate
+        are fitted afresh on this window's calibration block, which the old booster never saw
+        (it was trained on an earlier window). None when off, when there is no earlier model or
+        it is untrained, or when it was fitted on other feature columns (the pipeline's
+        constant-column filter or a new selection changed them): boosting needs the same ones."""
+        if not self.continual_learning:
+            return None
+        # Not get_init_model itself: it sets a tensorboard logger on the model object, which
+        # would then be pickled with it if the incumbent is saved again.
+        previous = self.dd.model_dictionary.get(pair)
+        booster = getattr(previous, "booster", None)
+        if booster is None:
+            return None
+        previous_features = list(getattr(previous, "feature_names", []))
+        if previous_features != feature_names:
+            logger.warning(
+                "%s: continual_learning: the previous model has %d feature columns, this window "
+                "%d (or in another order); training from scratch",
+                pair, len(previous_features), len(feature_names),
+            )  # fmt: skip
+            return None
+        logger.info("%s: continual_learning: continuing from the previous model's %d trees",
+                    pair, booster.booster_.num_trees())  # fmt: skip
+        return booster
+
     def _fit_calibrated(
-        self, dd: dict[str, Any], cal_x: pd.DataFrame, cal_labels: pd.DataFrame
+        self,
+        dd: dict[str, Any],
+        cal_x: pd.DataFrame,
+        cal_labels: pd.DataFrame,
+        init_booster: Any | None = None,
     ) -> tuple[BarrierClassifier, npt.NDArray[np.int_], npt.NDArray[np.float64]]:
-        """The calibrated model, and the calibration block's labels and raw scores."""
+        """The calibrated model, and the calibration block's labels and raw scores.
+        ``init_booster``: continue boosting from its trees (continual learning)."""
 
         def binary(frame: pd.DataFrame) -> npt.NDArray[np.int_]:
             return (frame.iloc[:, 0].astype(str) == TAKE_PROFIT).to_numpy(dtype=int)
@@ -365,6 +433,7 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             if has_validation
             else None,
+            init_model=init_booster,
         )
         model = BarrierClassifier(
             booster=booster,
@@ -373,8 +442,11 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         )
         raw_cal = model.raw_probability(cal_x)
         model.calibrator.fit(raw_cal, y_cal)
+        # With an init booster, LightGBM counts its trees too (best_iteration_ is absolute).
+        init_trees = 0 if init_booster is None else int(init_booster.booster_.num_trees())
         model.metrics = {
             "best_iteration": int(booster.best_iteration_ or params["n_estimators"]),
+            "warm_start_trees": init_trees,
             "train_raw": classification_metrics(
                 y_train, model.raw_probability(dd["train_features"])
             ),
@@ -390,23 +462,57 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         }
         return model, y_cal, raw_cal
 
+    def _gate_decision(
+        self, evidence: EdgeEvidence, pair: str, dk: FreqaiDataKitchen,
+        train_end: pd.Timestamp, calibration_dates: pd.Series,
+    ) -> dict[str, Any]:  # fmt: skip
+        """``edge_gate`` metrics: the test, the rule (tribar.ml.gate_rule) and its decision."""
+        record = GateRecord(
+            train_end=pd.Timestamp(train_end), calibration_start=calibration_dates.iloc[0],
+            calibration_end=calibration_dates.iloc[-1], test_passed=evidence.passed,
+            auc=evidence.auc, z=evidence.z,
+        )  # fmt: skip
+        minutes = self.label_horizon * timeframe_to_minutes(dk.config.get("timeframe", "1h"))
+        history = GateHistory(Path(dk.data_path).parent / GATE_HISTORY_DIR)
+        passed, previous, problem = judge(
+            history, pair, record, self.edge_gate_rule, pd.Timedelta(minutes=minutes)
+        )
+        if problem:
+            logger.warning("%s: %s", pair, problem)
+        return {
+            **evidence.as_dict(), "passed": passed, "test_passed": evidence.passed,
+            "rule": self.edge_gate_rule, "calibration_start": record.as_dict()["calibration_start"],
+            "calibration_end": record.as_dict()["calibration_end"],
+            "previous": None if previous is None else previous.as_dict(),
+        }  # fmt: skip
+
     def _apply_edge_gate(
         self, model: BarrierClassifier, evidence: EdgeEvidence, purged_df: pd.DataFrame,
-        pair: str, dk: FreqaiDataKitchen,
+        pair: str, dk: FreqaiDataKitchen, calibration_dates: pd.Series,
     ) -> None:  # fmt: skip
         cal = model.metrics["calibration_raw"]
         rate, rows = self.long_run_take_profit_rate(purged_df, pair, dk)
-        if not evidence.passed:
+        gate = self._gate_decision(evidence, pair, dk, purged_df["date"].iloc[-1],
+                                   calibration_dates)  # fmt: skip
+        passed = bool(gate["passed"])
+        if not passed:
             # NaN only when no label at all is known, which training already rules out.
             model.no_edge_rate = rate if np.isfinite(rate) else float(cal["base_rate"])
-        model.metrics["edge_gate"] = evidence.as_dict()
+        model.metrics["edge_gate"] = gate
         model.metrics["long_run_take_profit_rate"] = {"rate": rate, "labels": rows}
+        previous = gate["previous"]
         logger.info(
-            "%s: edge gate %s (calibration-block AUC %s, z %s, required %.3f); %s",
-            pair, "passed" if evidence.passed else "not passed",
+            "%s: edge gate %s (calibration-block AUC %s, z %s, required %.3f; rule %s%s); %s",
+            pair, "passed" if passed else "not passed",
             "n/a" if evidence.auc is None else f"{evidence.auc:.3f}",
             "n/a" if evidence.z is None else f"{evidence.z:.2f}", evidence.z_required,
-            "calibrated probabilities" if evidence.passed
+            self.edge_gate_rule,
+            "" if self.edge_gate_rule == "single" else
+            f", this test {'passed' if evidence.passed else 'failed'}, previous "
+            + ("none" if previous is None else
+               f"{'passed' if previous['test_passed'] else 'failed'} (trained to "
+               f"{previous['train_end']})"),
+            "calibrated probabilities" if passed
             else f"predicting the long-run take-profit rate {model.no_edge_rate:.3f} "
             f"({rows} labels)",
         )  # fmt: skip
@@ -429,6 +535,7 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             # `tribar models pin|rollback` takes effect at the next candle of a running bot.
             loaded: Any = getattr(self, "model", None)
             self.model = lifecycle.serve_registry_choice(loaded, dk, self.dd)
+            lifecycle.note_live_source(self.model, dk, self._live_sources)
         if self.model is None:
             # No readable model at all (lifecycle.load_data_with_fallback found none).
             return self._no_predictions(len(unfiltered_df), dk)

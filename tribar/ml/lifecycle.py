@@ -299,6 +299,23 @@ def serve_registry_choice(model: Any, dk: FreqaiDataKitchen, dd: Any) -> Any:
     return artifacts.model
 
 
+def note_live_source(model: Any, dk: FreqaiDataKitchen, seen: dict[str, tuple[Any, str]]) -> None:
+    """Log which registry version a live bot predicts with, once each time it changes (a new
+    training, a rejected one that keeps the incumbent, pin/rollback, a fallback): the record of
+    what served when, which the registry itself does not keep per candle."""
+    metrics = getattr(model, "metrics", None)
+    version = metrics.get("registry_version") if isinstance(metrics, dict) else None
+    folder = Path(dk.data_path).name if getattr(dk, "data_path", None) else "?"
+    if seen.get(dk.pair) == (version, folder):
+        return
+    seen[dk.pair] = (version, folder)
+    if model is None:
+        logger.info("%s: live predictions: no readable model (no entries)", dk.pair)
+        return
+    source = "outside the registry" if version is None else f"from registry v{version}"
+    logger.info("%s: live predictions %s (FreqAI's model folder %s)", dk.pair, source, folder)
+
+
 def _cache(dd: Any, pair: str, artifacts: Artifacts) -> None:
     """Keep FreqAI's in-memory copies in step, so its next ``load_data`` returns this version."""
     dd.model_dictionary[pair] = artifacts.model
