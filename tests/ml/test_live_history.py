@@ -39,3 +39,16 @@ def test_appended_candles_leave_an_object_column_that_breaks_the_merge_until_par
     merged = merge_informative_pair(hourly, daily, "1h", "1d", ffill=True)
     assert len(merged) == len(hourly)
     assert datetime_dates(data) == 0  # nothing left to parse
+
+
+def test_unparseable_dates_are_logged_and_left_without_stopping_the_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = pd.DataFrame({"date": pd.Series(["2025-06-01 00:00:00+00:00"], dtype=object)})
+    bad = pd.DataFrame({"date": pd.Series(["not a date"], dtype=object)})
+    history = {"BTC/USDT": {"1h": bad, "4h": good}}
+    with caplog.at_level("ERROR"):
+        assert datetime_dates(history) == 1
+    assert "BTC/USDT 1h" in caplog.text
+    assert history["BTC/USDT"]["1h"]["date"].iloc[0] == "not a date"
+    assert str(history["BTC/USDT"]["4h"]["date"].dtype).startswith("datetime64")

@@ -13,19 +13,29 @@ soon after a restart) failed every loop until midnight.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+logger = logging.getLogger(__name__)
+
 
 def datetime_dates(historic_data: dict[str, dict[str, pd.DataFrame]]) -> int:
     """Parse every object ``date`` column in place (UTC); the number of frames changed."""
     changed = 0
-    for frames in historic_data.values():
-        for frame in frames.values():
+    for pair, frames in historic_data.items():
+        for timeframe, frame in frames.items():
             if "date" in frame.columns and frame["date"].dtype == object:
-                frame["date"] = pd.to_datetime(frame["date"], utc=True)
+                try:
+                    frame["date"] = pd.to_datetime(frame["date"], utc=True)
+                except (ValueError, TypeError) as exc:
+                    # Freqtrade's loop stops on anything but a StrategyError here; a frame left
+                    # as it was only fails that pair's next retraining, which FreqAI logs.
+                    logger.error("%s %s: FreqAI's candle history has dates pandas cannot "
+                                 "parse (%s); left as they are", pair, timeframe, exc)  # fmt: skip
+                    continue
                 changed += 1
     return changed
 
