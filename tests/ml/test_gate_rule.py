@@ -92,8 +92,9 @@ def test_the_previous_record_is_the_latest_eligible_one(
 
 
 def test_the_rule_setting_is_checked() -> None:
-    assert gate_rule({}) == SINGLE and gate_rule({"edge_gate_rule": None}) == SINGLE
-    assert gate_rule({"edge_gate_rule": "consecutive"}) == CONSECUTIVE
+    # The shipped default (docs/strategy.md: its measured false-positive rate).
+    assert gate_rule({}) == CONSECUTIVE and gate_rule({"edge_gate_rule": None}) == CONSECUTIVE
+    assert gate_rule({"edge_gate_rule": "single"}) == SINGLE
     with pytest.raises(ValueError, match=r"freqai\.tribar\.edge_gate_rule.*'bh'"):
         gate_rule({"edge_gate_rule": "bh"})
     with pytest.raises(ValueError, match="unknown edge gate rule"):

@@ -61,7 +61,14 @@ def train(config: dict[str, Any], frame: pd.DataFrame) -> tuple[BarrierClassifie
 
 
 def test_a_model_with_an_edge_predicts_calibrated_probabilities(config: dict[str, Any]) -> None:
-    model, p = train(config, window("2025-01-01", informative=True, seed=1))
+    # The shipped rule (consecutive): the pair's first test that passes only starts the evidence,
+    # and the long-run rate still serves.
+    first, p_first = train(config, window("2025-01-01", informative=True, seed=1))
+    gate = first.metrics["edge_gate"]
+    assert gate["rule"] == "consecutive" and gate["test_passed"] and not gate["passed"]
+    assert first.no_edge_rate is not None and (p_first == first.no_edge_rate).all()
+    # 30 days later (calibration blocks disjoint) the second passing test opens the gate.
+    model, p = train(config, window("2025-01-31", informative=True, seed=4))
     gate = model.metrics["edge_gate"]
     assert gate["passed"] and gate["z"] >= gate["z_required"]
     assert model.no_edge_rate is None

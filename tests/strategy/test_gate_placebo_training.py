@@ -111,6 +111,7 @@ def test_consecutive_needs_the_previous_independent_training_to_pass(
 
 
 def test_single_is_unchanged_and_still_records_the_history(config: dict[str, Any]) -> None:
+    config["freqai"]["tribar"]["edge_gate_rule"] = "single"
     model = train(config, informative_window("2025-01-01", seed=1))
     gate = model.metrics["edge_gate"]
     assert gate["rule"] == "single" and gate["passed"] and model.no_edge_rate is None

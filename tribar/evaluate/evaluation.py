@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -112,10 +113,10 @@ def machine_description() -> str:
 
 def _strategy_params(variant: Variant) -> dict[str, float | bool]:
     """The strategy's parameter defaults with the variant's values (barrier geometry, threshold)."""
-    from tribar.strategies.TripleBarrierML import TripleBarrierML
-
+    module = importlib.import_module(f"tribar.strategies.{variant.strategy}")
+    strategy = getattr(module, variant.strategy)
     names = ("k_tp", "k_sl", "atr_period", "entry_threshold")
-    values: dict[str, float | bool] = {n: getattr(TripleBarrierML, n).value for n in names}
+    values: dict[str, float | bool] = {n: getattr(strategy, n).value for n in names}
     values.update(variant.params)
     return values
 
@@ -130,15 +131,16 @@ def _score_strategy(
     barrier = BarrierSpec(
         k_tp=float(params["k_tp"]), k_sl=float(params["k_sl"]), horizon=horizon, fee=setup.fee
     )
-    key = (barrier, int(params["atr_period"]))
+    timeframe = str(spec.config.get("timeframe") or setup.timeframe)
+    key = (barrier, int(params["atr_period"]), timeframe)
     if key not in labels_cache:
         labels_cache[key] = oos.realised_labels(
-            datadir, setup.pairs, setup.timeframe, barrier, int(params["atr_period"])
+            datadir, setup.pairs, timeframe, barrier, int(params["atr_period"])
         )
     assert spec.identifier is not None
     predictions = oos.load_predictions(MODELS_DIR / spec.identifier, setup.pairs)
     calibration = oos.score(predictions, labels_cache[key], setup.start, setup.end)
-    candle = pd.Timedelta(minutes=timeframe_to_minutes(setup.timeframe))
+    candle = pd.Timedelta(minutes=timeframe_to_minutes(timeframe))
     threshold = float(params["entry_threshold"])
     null_ece = oos.null_forecast_ece(
         calibration.scored, labels_cache[key],

@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from tribar.bundle_paths import FREQAIMODEL_DIR
 from tribar.evaluate.runner import MODEL_SOURCES, RunSpec, content_hash
 from tribar.evaluate.setup import (
     FREQTRADE_TEMPLATES,
     REPO_ROOT,
     RunSetup,
+    deep_merge,
     freqai_example_config,
     sample_strategy_config,
     strategy_config,
@@ -33,20 +35,52 @@ class {EXAMPLE_SPOT}(FreqaiExampleStrategy):
 '''
 
 
-def strategy_sources() -> tuple[Path, ...]:
-    """What a TripleBarrierML backtest result depends on besides its config: the strategy, its
-    model, and the tribar and risk code it imports (the evaluation itself excluded)."""
+def strategy_file(variant: Variant) -> Path:
+    return REPO_ROOT / "strategies" / f"{variant.strategy}.py"
+
+
+def freqaimodel_file(variant: Variant) -> Path | None:
+    if variant.freqaimodel is None:
+        return None
+    return FREQAIMODEL_DIR / f"{variant.freqaimodel}.py"
+
+
+def _is_new_design(variant: Variant) -> bool:
+    """A second-round design (tribar.designs): its own strategy, model class or config."""
+    return variant.strategy != STRATEGY or bool(variant.freqaimodel) or bool(variant.config)
+
+
+def strategy_sources(variant: Variant | None = None) -> tuple[Path, ...]:
+    """What a TripleBarrierML backtest result depends on besides its config: the strategy (and
+    the variant's subclass and model class), and the tribar and risk code it imports (the
+    evaluation itself excluded)."""
     core = sorted(p for p in (REPO_ROOT / "tribar").glob("*.py"))
     packages = sorted(p for d in ("tribar/ml", "risk") for p in (REPO_ROOT / d).rglob("*.py"))
-    return (STRATEGY_FILE, *(REPO_ROOT / s for s in MODEL_SOURCES), *core, *packages)
+    own = [] if variant is None else [strategy_file(variant), freqaimodel_file(variant)]
+    extra = [p for p in own if p is not None and p != STRATEGY_FILE]
+    if variant is not None and _is_new_design(variant):
+        extra += sorted((REPO_ROOT / "tribar" / "designs").rglob("*.py"))
+    return (STRATEGY_FILE, *extra, *(REPO_ROOT / s for s in MODEL_SOURCES), *core, *packages)
 
 
-def _model_identity(setup: RunSetup, freqai: dict[str, Any], variant: Variant) -> str:
-    """Changes whenever the trained models could: FreqAI settings, label/feature parameters,
-    calibration, the strategy and model sources. Entry-only parameters are left out on purpose."""
+def _model_identity(setup: RunSetup, config: dict[str, Any], variant: Variant) -> str:
+    """Changes whenever the trained models could: FreqAI settings, timeframe, label/feature
+    parameters, calibration, the strategy and model sources. Entry-only parameters are left out
+    on purpose."""
+    freqai = config["freqai"]
     settings = {k: v for k, v in freqai.items() if k != "identifier"}
-    sources = [STRATEGY_FILE.read_text(), *((REPO_ROOT / s).read_text() for s in MODEL_SOURCES)]
-    return content_hash(setup.name, settings, variant.model_params(), variant.calibration, sources)
+    files = [STRATEGY_FILE, *(REPO_ROOT / s for s in MODEL_SOURCES)]
+    files += [p for p in (strategy_file(variant), freqaimodel_file(variant))
+              if p is not None and p != STRATEGY_FILE]  # fmt: skip
+    sources = [p.read_text() for p in files]
+    # Variants of the original design keep their identifiers (and trained models).
+    design: tuple[Any, ...] = ()
+    if _is_new_design(variant):
+        design = (variant.strategy, variant.freqaimodel, dict(variant.config))
+        sources += [p.read_text() for p in sorted((REPO_ROOT / "tribar" / "designs").rglob("*.py"))]
+    return content_hash(
+        setup.name, settings, variant.model_params(), variant.calibration, sources, *design
+    )
 
 
 def calibrated_model_class(method: str) -> str:
@@ -72,35 +106,42 @@ class {name}(TripleBarrierClassifierBase):
 
 
 def _strategy_dir_with_params(work_dir: Path, variant: Variant) -> Path:
-    """A byte-identical copy of the strategy with a parameter file next to it (Freqtrade reads
-    ``<strategy>.json`` from the strategy file's directory)."""
+    """A byte-identical copy of the strategy file with a parameter file next to it (Freqtrade
+    reads ``<strategy file>.json`` from the strategy file's directory)."""
+    source = strategy_file(variant)
     directory = work_dir / "strategies" / variant.name
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    shutil.copy2(STRATEGY_FILE, directory / STRATEGY_FILE.name)
-    params = {"strategy_name": STRATEGY, "params": {"buy": dict(variant.params)}}
-    (directory / f"{STRATEGY}.json").write_text(json.dumps(params, indent=1))
+    shutil.copy2(source, directory / source.name)
+    params = {"strategy_name": variant.strategy, "params": {"buy": dict(variant.params)}}
+    (directory / f"{source.stem}.json").write_text(json.dumps(params, indent=1))
     return directory
 
 
+def variant_config(setup: RunSetup, variant: Variant, identifier: str) -> dict[str, Any]:
+    config = strategy_config(setup, identifier, variant.freqai_overrides(setup.baseline_schedule))
+    return deep_merge(config, {**variant.config, "freqai": config["freqai"]})
+
+
 def strategy_spec(setup: RunSetup, variant: Variant, work_dir: Path) -> RunSpec:
-    overrides = variant.freqai_overrides(setup.baseline_schedule)
-    provisional = strategy_config(setup, "pending", overrides)
-    model = _model_identity(setup, provisional["freqai"], variant)
+    model = _model_identity(setup, variant_config(setup, variant, "pending"), variant)
     identifier = f"tribar-eval-{setup.name}-{model}"
-    config = strategy_config(setup, identifier, overrides)
+    config = variant_config(setup, variant, identifier)
+    config["strategy"] = variant.strategy
     if variant.params:
         config["strategy_path"] = str(_strategy_dir_with_params(work_dir, variant))
-    if variant.calibration:
+    if variant.freqaimodel:
+        config["freqaimodel"] = variant.freqaimodel
+    elif variant.calibration:
         config["freqaimodel"] = calibrated_model_class(variant.calibration)
         config["freqaimodel_path"] = str(_model_dir_with_calibration(work_dir, variant.calibration))
     return RunSpec(
         key=f"strategy/{variant.name}",
-        label=f"{STRATEGY} [{variant.name}]",
-        strategy=STRATEGY,
+        label=f"{variant.strategy} [{variant.name}]",
+        strategy=variant.strategy,
         config=config,
         identifier=identifier,
-        source_files=strategy_sources(),
+        source_files=strategy_sources(variant),
     )
 
 

@@ -31,6 +31,13 @@ class Variant:
     baseline_schedule: bool = False
     # ProbabilityCalibrator method of the FreqAI model; None = TripleBarrierLGBM's (sigmoid).
     calibration: str | None = None
+    # The strategy class, in strategies/<strategy>.py (a TripleBarrierML subclass for a design
+    # that needs its own features, labels or entries).
+    strategy: str = "TripleBarrierML"
+    # A FreqAI model class in user_data/freqaimodels; None = config.json's (or ``calibration``'s).
+    freqaimodel: str | None = None
+    # Deep-merged into the top-level config (e.g. ``timeframe``), before ``freqai``.
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     def freqai_overrides(self, baseline: Schedule) -> dict[str, Any]:
         schedule = schedule_overrides(baseline) if self.baseline_schedule else {}
@@ -175,6 +182,10 @@ VARIANTS: tuple[Variant, ...] = (
         "`edge-gate` with the champion/challenger gate (freqai.tribar.challenger, its defaults)",
         freqai={"tribar": {"challenger": {"enabled": True}}},
     ),
+    # --- issue 15, second round -----------------------------------------------------------
+    # (pooled cross-pair model)
+    # (slower horizons)
+    # (meta-labelling over a primary trend signal)
 )
 # --quick: the chosen design and one more, so the report still has a trial count and variance.
 QUICK_VARIANTS = ("edge-gate", "default")
