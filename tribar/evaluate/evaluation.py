@@ -72,27 +72,66 @@ class Evaluation:
     baselines: list[BaselineOutcome]
     finished_at: datetime
     machine: str
+    # The design the evidence supports (ADOPTION_RULE): the shipped one unless the best
+    # candidate clears the rule.
     chosen: StrategyOutcome = field(init=False)
-    deflated_sharpe: float = field(init=False)
-    sharpe_variance: float = field(init=False)  # per-period Sharpe variance across variants
+    # The design with the highest daily Sharpe of all candidates (control runs excluded).
+    best: StrategyOutcome = field(init=False)
+    adopted: bool = field(init=False)  # the best candidate replaces the shipped design
+    shipped: StrategyOutcome | None = field(init=False)  # None: not part of this run
+    deflated_sharpe: float = field(init=False)  # of the best candidate, for `trials` trials
+    trials: int = field(init=False)
+    sharpe_variance: float = field(init=False)  # per-period Sharpe variance across candidates
 
     def __post_init__(self) -> None:
-        # Selection rule, stated in the report: the highest daily Sharpe of all variants run
-        # (ties: the first in VARIANTS order, which lists the shipped design first among equals).
-        # The deflated Sharpe ratio below corrects exactly for this "best of N" selection.
-        self.chosen = max(self.strategies, key=lambda s: ranking_sharpe(s.perf))
-        annual = [ranking_sharpe(s.perf) for s in self.strategies]
+        candidates = [s for s in self.strategies if not s.variant.control] or self.strategies
+        self.trials = len(candidates)
+        # The highest daily Sharpe (ties: the first in VARIANTS order, which lists the shipped
+        # design first among equals). The deflated Sharpe ratio corrects for this "best of N".
+        self.best = max(candidates, key=lambda s: ranking_sharpe(s.perf))
+        annual = [ranking_sharpe(s.perf) for s in candidates]
         sharpes = [x / math.sqrt(365) for x in annual if math.isfinite(x)]
         self.sharpe_variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
         self.deflated_sharpe = perf.deflated_sharpe_ratio(
-            self.chosen.perf.daily_returns, max(1, len(self.strategies)), self.sharpe_variance
+            self.best.perf.daily_returns, max(1, self.trials), self.sharpe_variance
         )
+        self.shipped = self.strategy(SHIPPED_DESIGN)
+        shipped = self.shipped
+        self.adopted = (
+            shipped is not None
+            and self.best is not shipped
+            and adoption_rule_met(self.best, shipped, self.deflated_sharpe)
+        )
+        self.chosen = shipped if shipped is not None and not self.adopted else self.best
 
     def strategy(self, name: str) -> StrategyOutcome | None:
         return next((s for s in self.strategies if s.variant.name == name), None)
 
     def baseline(self, key: str) -> BaselineOutcome | None:
         return next((b for b in self.baselines if b.key == key), None)
+
+
+# The variant that is config.json as shipped.
+SHIPPED_DESIGN = "edge-gate"
+# Issue 15's rule for changing the shipped design: it must beat the shipped one, the lower end of
+# its Sharpe 95 % bootstrap interval must be above 0, and its deflated Sharpe ratio (for every
+# variant tried on the setup) at least 0.9.
+ADOPTION_MIN_DSR = 0.9
+ADOPTION_RULE = (
+    "a design replaces the shipped one only if it has a higher daily Sharpe, the lower end of "
+    f"its Sharpe 95 % bootstrap interval is above 0 and its deflated Sharpe ratio (for every "
+    f"variant tried) is at least {ADOPTION_MIN_DSR}"
+)
+
+
+def adoption_rule_met(best: StrategyOutcome, shipped: StrategyOutcome, dsr: float) -> bool:
+    return (
+        ranking_sharpe(best.perf) > ranking_sharpe(shipped.perf)
+        and math.isfinite(best.perf.sharpe_ci[0])
+        and best.perf.sharpe_ci[0] > 0
+        and math.isfinite(dsr)
+        and dsr >= ADOPTION_MIN_DSR
+    )
 
 
 def ranking_sharpe(p: Performance) -> float:

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tribar.analysis.analytics import performance as perf
-from tribar.evaluate.evaluation import BaselineOutcome, Evaluation, StrategyOutcome, speed_pair
+from tribar.evaluate.evaluation import (
+    ADOPTION_RULE,
+    BaselineOutcome,
+    Evaluation,
+    StrategyOutcome,
+    speed_pair,
+)
 from tribar.evaluate.metrics import Performance
 from tribar.evaluate.setup import REPO_ROOT, STANDARD
 from tribar.evaluate.specs import STRATEGY_FILE
@@ -83,9 +89,15 @@ def _met(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
+def run_label(s: StrategyOutcome) -> str:
+    return f"{s.variant.strategy} [{s.variant.name}]"
+
+
 def _named_perf(e: Evaluation) -> list[tuple[str, Performance]]:
     chosen = e.chosen
-    rows = [(f"TripleBarrierML [{chosen.variant.name}] (chosen)", chosen.perf)]
+    rows = [(f"{run_label(chosen)} (chosen)", chosen.perf)]
+    if e.best is not chosen:
+        rows.append((f"{run_label(e.best)} (best candidate)", e.best.perf))
     rows += [(b.label, b.perf) for b in e.baselines]
     return rows
 
@@ -115,9 +127,9 @@ def trades_table(rows: Sequence[tuple[str, Performance]], weeks: float) -> str:
 
 
 def freqtrade_table(e: Evaluation) -> str:
-    runs: list[tuple[str, StrategyOutcome | BaselineOutcome]] = [
-        (f"TripleBarrierML [{e.chosen.variant.name}]", e.chosen)
-    ]
+    runs: list[tuple[str, StrategyOutcome | BaselineOutcome]] = [(run_label(e.chosen), e.chosen)]
+    if e.best is not e.chosen:
+        runs.append((run_label(e.best), e.best))
     runs += [(b.label, b) for b in e.baselines if b.result is not None]
     rows = []
     for name, outcome in runs:
@@ -209,7 +221,8 @@ def variants_table(e: Evaluation) -> str:
     rows = []
     for s in e.strategies:
         p, c = s.perf, s.calibration
-        mark = " (chosen)" if s is e.chosen else ""
+        mark = (" (chosen)" if s is e.chosen else " (best candidate)" if s is e.best
+                else " (control)" if s.variant.control else "")  # fmt: skip
         rows.append(
             [f"`{s.variant.name}`{mark}", s.variant.description, str(p.trades), pct(p.total_return),
              pct(p.max_drawdown), num(p.sharpe), interval(p.sharpe_ci), prob(p.psr),
@@ -260,12 +273,23 @@ def challenger_section(e: Evaluation) -> str | None:
             "challenger`, its defaults: a retrained model replaces the one in service only if, on "
             "the newest purged block of its training data, its AUC is at least 0.5 and no more "
             "than 0.01 below the incumbent's and its log-loss no more than 0.01 above; "
-            "docs/lifecycle.md). Same run, data and range; \"rejected\" counts the candidates "
+            'docs/lifecycle.md). Same run, data and range; "rejected" counts the candidates '
             "the gate kept out of service, of all trainings; wall seconds per pair are the "
             "walk-forward backtest's wall time (training and prediction) over the pairs.",
             table(
-                ["variant", "challenger rejected", "trades", "total return", "max DD", "Sharpe",
-                 "Sharpe 95 % CI", "PF", "AUC", "edge gate open", "wall s per pair"],
+                [
+                    "variant",
+                    "challenger rejected",
+                    "trades",
+                    "total return",
+                    "max DD",
+                    "Sharpe",
+                    "Sharpe 95 % CI",
+                    "PF",
+                    "AUC",
+                    "edge gate open",
+                    "wall s per pair",
+                ],
                 rows,
                 align="lrrrrrrrrrr",
             ),
@@ -273,9 +297,33 @@ def challenger_section(e: Evaluation) -> str | None:
     )
 
 
+def design_speed_table(e: Evaluation) -> str | None:
+    """Every design run on FreqaiExampleStrategy's schedule, against it (same run)."""
+    example = e.baseline("freqai-example")
+    runs = [s for s in e.strategies if s.variant.baseline_schedule]
+    if example is None or example.record is None or not runs:
+        return None
+    base = example.record.wall_seconds
+    rows = [
+        [run_label(s), f"{s.record.wall_seconds:.0f}", f"{base:.0f}",
+         f"{s.record.wall_seconds / base:.2f}",
+         _met(s.record.wall_seconds / base <= SPEED_RATIO_TARGET)
+         if s.record.trained and example.record.trained else "not comparable (reused)"]
+        for s in runs
+    ]  # fmt: skip
+    return (
+        "Each design's walk-forward backtest on FreqaiExampleStrategy's schedule (train "
+        f"{e.setup.baseline_schedule.train_days} d, retrain every "
+        f"{e.setup.baseline_schedule.retrain_days} d; same pairs and range), against "
+        "FreqaiExampleStrategy + LightGBMRegressor (target: at most half its wall time):\n\n"
+        + table(["design", "wall s", "FreqaiExampleStrategy wall s", "ratio", "at most half"], rows,
+                align="lrrrl")
+    )  # fmt: skip
+
+
 def wall_time_section(e: Evaluation) -> str:
     rows = [
-        [f"TripleBarrierML [{s.variant.name}]", f"{s.record.wall_seconds:.1f}",
+        [run_label(s), f"{s.record.wall_seconds:.1f}",
          f"{s.record.cpu_seconds:.1f}", "yes" if s.record.trained else "no (reused predictions)"]
         for s in e.strategies
     ]  # fmt: skip
@@ -285,6 +333,9 @@ def wall_time_section(e: Evaluation) -> str:
         for b in e.baselines if b.record is not None
     ]  # fmt: skip
     text = table(["run", "wall s", "CPU s", "models trained in this run"], rows, align="lrrl")
+    designs = design_speed_table(e)
+    if designs:
+        text += "\n\n" + designs
     pair = speed_pair(e)
     if pair is None:
         return text + "\n\nThe schedule-matched speed comparison was not part of this run."
@@ -335,6 +386,59 @@ def targets_section(e: Evaluation) -> str:
     return table(["target", "measured (chosen design)", ""], rows, align="lrl")
 
 
+def choice_sentence(e: Evaluation) -> str:
+    """How the chosen design follows from the rule, in one sentence."""
+    b, bp = e.best, e.best.perf
+    best = (
+        f"the best candidate of the {e.trials} designs tried (highest daily Sharpe; a design that "
+        f"never trades counts as Sharpe 0) is `{b.variant.name}`"
+    )
+    if b.perf.trades == 0:
+        figures = " (flat)"
+    else:
+        figures = (
+            f" (Sharpe {num(bp.sharpe)} {interval(bp.sharpe_ci)}, deflated Sharpe ratio "
+            f"{prob(e.deflated_sharpe)}, {bp.trades} trades, {pct(bp.total_return)})"
+        )
+    rule = f"Rule: {ADOPTION_RULE}."
+    if e.shipped is None:
+        return f"{rule} The shipped design was not part of this run; {best}{figures}."
+    if b is e.shipped:
+        return f"{rule} {best[0].upper()}{best[1:]}{figures}, the shipped design: it stays."
+    if e.adopted:
+        return f"{rule} {best[0].upper()}{best[1:]}{figures}: it meets the rule and is chosen."
+    return (
+        f"{rule} {best[0].upper()}{best[1:]}{figures}: it does not meet the rule, so the "
+        f"shipped `{e.shipped.variant.name}` stays the default and `{b.variant.name}` is a "
+        "documented option (docs/strategy.md)."
+    )
+
+
+def gate_false_positive_section(e: Evaluation) -> str | None:
+    """The placebo control: the shipped design on shuffled labels, where every gate opening is
+    a false positive."""
+    controls = [s for s in e.strategies if s.variant.control and s.gate_openings is not None]
+    if not controls:
+        return None
+    rows = []
+    for s in controls:
+        passed, judged = s.gate_openings or (0, 0)
+        rows.append([f"`{s.variant.name}`", s.variant.description, f"{passed}/{judged}",
+                     str(s.perf.trades), pct(s.perf.total_return)])  # fmt: skip
+    return "\n\n".join(
+        [
+            "The edge gate's false-positive rate, measured in this run: the shipped design "
+            "trained on shuffled labels (`freqai.tribar.placebo_shuffle_seed`), so no model has "
+            "an edge and every opening is a false positive. Rule: "
+            "`freqai.tribar.edge_gate_rule` as shipped (`consecutive`: this training's test and "
+            "the pair's previous independent one must both pass). The benchmark over 20 seeds "
+            "(2800 trainings per rule) is in docs/benchmarks.md (edge gate false-positive rate).",
+            table(["run", "what", "gate open / trainings", "trades", "total return"], rows,
+                  align="llrrr"),
+        ]
+    )  # fmt: skip
+
+
 def verdict(e: Evaluation) -> str:
     s = e.chosen
     p, c, t = s.perf, s.calibration, s.trades
@@ -344,15 +448,15 @@ def verdict(e: Evaluation) -> str:
         outcome = "**made money**"
     else:
         outcome = "**lost money**" if p.total_return < 0 else "**broke even**"
-    traded = [x for x in e.strategies if x.perf.trades > 0]
+    traded = [x for x in e.strategies if x.perf.trades > 0 and not x.variant.control]
     losers = sum(1 for x in traded if x.perf.total_return < 0)
     lines = [
-        f"- The chosen design (`{s.variant.name}`, the highest daily Sharpe of the "
-        f"{len(e.strategies)} variants tried; a variant that never trades counts as Sharpe 0) "
-        f"{outcome}: total return {pct(p.total_return)}, max drawdown {pct(p.max_drawdown)}, "
-        f"{p.trades} trades in {p.days} days ({num(p.trades / max(1, p.days) * 7)} a week), a "
-        f"position open {pct(p.exposure)} of the time. {losers} of the {len(traded)} variants "
-        "that traded lost money.",
+        f"- The chosen design (`{s.variant.name}`) {outcome}: total return "
+        f"{pct(p.total_return)}, max drawdown {pct(p.max_drawdown)}, {p.trades} trades in "
+        f"{p.days} days ({num(p.trades / max(1, p.days) * 7)} a week), a position open "
+        f"{pct(p.exposure)} of the time. {losers} of the {len(traded)} designs that traded "
+        "lost money.",
+        "- " + choice_sentence(e),
     ]
     edge = c.auc_ci[0] > 0.5
     taken = (
@@ -414,7 +518,7 @@ def _file_digest(path: Path) -> str:
 def render(e: Evaluation, command: str, study: StudySummary | None = None) -> str:
     setup = e.setup
     weeks = (setup.end - setup.start).days / 7
-    sr0 = perf.expected_max_sharpe(max(1, len(e.strategies)), e.sharpe_variance)
+    sr0 = perf.expected_max_sharpe(max(1, e.trials), e.sharpe_variance)
     c = e.chosen
     config = c.record.config_file
     derived = ", ".join(e.data.derived) or "none"
@@ -490,17 +594,22 @@ def render(e: Evaluation, command: str, study: StudySummary | None = None) -> st
         f"## Out-of-sample model quality (`{c.variant.name}`)",
         calibration_section(c),
         "## Deflated Sharpe ratio",
-        f"{len(e.strategies)} variants were run on this setup (listed below); the chosen design is "
-        f"the one with the highest daily Sharpe. Variance of their daily (non-annualised) Sharpe "
-        f"ratios {e.sharpe_variance:.3g}, so the best of {len(e.strategies)} skill-less variants "
-        f"would reach about {num(sr0 * math.sqrt(365))} annualised by luck. Deflated Sharpe ratio "
-        f"of `{c.variant.name}`: **{prob(e.deflated_sharpe)}** (probability its true Sharpe "
-        f"exceeds that).",
+        f"{e.trials} designs were run on this setup (listed below; control runs not counted); "
+        f"the best candidate is the one with the highest daily Sharpe (`{e.best.variant.name}`). "
+        f"Variance of their daily (non-annualised) Sharpe ratios {e.sharpe_variance:.3g}, so the "
+        f"best of {e.trials} skill-less designs would reach about {num(sr0 * math.sqrt(365))} "
+        f"annualised by luck. Deflated Sharpe ratio of `{e.best.variant.name}`: "
+        f"**{prob(e.deflated_sharpe)}** (probability its true Sharpe exceeds that).",
         "## Variants tried",
         "Every design run on this setup, with its result (same data, range, fee, wallet; AUC and "
         "ECE out of sample, as above).",
         variants_table(e),
         *(["## Champion/challenger gate", challenger] if challenger else []),
+        *(
+            ["## Edge gate false-positive rate", fpr]
+            if (fpr := gate_false_positive_section(e))
+            else []
+        ),
         "## Model-level study (Optuna)",
         study_section(study, e, command),
         "## Wall time",

@@ -38,6 +38,8 @@ class Variant:
     freqaimodel: str | None = None
     # Deep-merged into the top-level config (e.g. ``timeframe``), before ``freqai``.
     config: Mapping[str, Any] = field(default_factory=dict)
+    # A control run, not a design (e.g. the placebo): never chosen, not counted as a trial.
+    control: bool = False
 
     def freqai_overrides(self, baseline: Schedule) -> dict[str, Any]:
         schedule = schedule_overrides(baseline) if self.baseline_schedule else {}
@@ -181,6 +183,15 @@ VARIANTS: tuple[Variant, ...] = (
         "edge-gate-challenger",
         "`edge-gate` with the champion/challenger gate (freqai.tribar.challenger, its defaults)",
         freqai={"tribar": {"challenger": {"enabled": True}}},
+    ),
+    # Control: the shipped design trained on shuffled labels (freqai.tribar.placebo_shuffle_seed):
+    # every edge gate opening is a false positive, measured in the same run as the designs.
+    Variant(
+        "edge-gate-placebo",
+        "control, not a design: `edge-gate` trained on labels shuffled in blocks of H candles "
+        "(placebo seed 1); every gate opening is a false positive",
+        freqai={"tribar": {"placebo_shuffle_seed": 1}},
+        control=True,
     ),
     # --- issue 15, second round -----------------------------------------------------------
     # (pooled cross-pair model)
