@@ -32,6 +32,9 @@ def config(tmp_path: Path) -> dict[str, Any]:
     cfg["freqai"]["identifier"] = f"tribar-test-lifecycle-{uuid.uuid4().hex[:8]}"
     cfg["freqai"]["tribar"]["challenger"] = {"enabled": True, "min_auc": 0.55, "tolerance": 0.02}
     cfg["freqai"]["tribar"]["selected_features_file"] = None
+    # These tests judge the registry and the challenger, which need a first model that serves its
+    # own odds; the shipped 'consecutive' rule keeps a pair's first training flat by design.
+    cfg["freqai"]["tribar"]["edge_gate_rule"] = "single"
     return cfg
 
 
