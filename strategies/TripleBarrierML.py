@@ -51,6 +51,7 @@ from tribar.barrier_trade import (
     expected_barrier_return,
     levels_at_entry,
     signal_candle,
+    stop_is_at_barrier,
     timeout_reached,
 )
 from tribar.labels import BarrierSpec, triple_barrier_labels
@@ -443,6 +444,8 @@ class TripleBarrierML(IStrategy):
         levels = self._levels(trade)
         if levels is None:
             return None
+        if not after_fill and stop_is_at_barrier(trade.stop_loss, levels.stop):
+            return None  # unchanged; a recomputed level would only add a tick of rounding
         return stoploss_from_absolute(
             levels.stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
         )
@@ -464,6 +467,13 @@ class TripleBarrierML(IStrategy):
         candle = timedelta(minutes=timeframe_to_minutes(self.timeframe))
         if timeout_reached(trade.open_date_utc, current_time, self.horizon, candle):
             return "timeout"
+        levels = self._levels(trade)
+        if levels is not None and not trade.is_short and current_rate <= levels.stop:
+            # Freqtrade never sets a stop above the current rate: a limit entry that fills after
+            # the price fell through the barrier keeps the -30 % backstop, and the barrier would
+            # only become the stop (reported as "trailing_stop_loss") once the price is back
+            # above it. The label counts this as a stop-out; so does the trade.
+            return "stop_loss"
         return None
 
     # --- risk adapters -------------------------------------------------------------------

@@ -57,6 +57,22 @@ class BarrierLevels:
         )
 
 
+# Freqtrade rounds every stop it is given up to the price tick, from a ratio to the current rate;
+# the same fixed barrier recomputed against another rate can land one tick higher, which Freqtrade
+# counts as a trailing move and reports as "trailing_stop_loss" (seen in a replayed 4h bot). Ticks
+# of the bundled markets are below 1e-4 of the price; a barrier never moves once fixed.
+STOP_TOLERANCE = 1e-3
+
+
+def stop_is_at_barrier(
+    current_stop: float | None, barrier_stop: float, rel_tol: float = STOP_TOLERANCE
+) -> bool:
+    """The trade's stop already sits on the barrier (within rounding to the price tick)."""
+    if current_stop is None or not math.isfinite(current_stop) or current_stop <= 0:
+        return False
+    return math.isclose(current_stop, barrier_stop, rel_tol=rel_tol)
+
+
 def levels_at_entry(
     entry_price: float, signal_atr: float, p_take_profit: float | None, spec: BarrierSpec
 ) -> BarrierLevels:
