@@ -302,7 +302,7 @@ def test_oos_calibration_equals_predictions_against_realised_labels(
     assert close(figures_table["OOS AUC"], roc_auc_score(y, p))
     assert close(figures_table["OOS ECE (10 quantile bins)"], expected_calibration_error(y, p))
     assert close(figures_table["realised take-profit rate"], y.mean())
-    assert f"Scored: **{len(y)}** hourly predictions" in report
+    assert f"Scored: **{len(y)}** predictions (pair x candle)" in report
     deciles = table_with(report, "realised rate", "decile")
     assert sum(int(r["candles"]) for r in deciles) == len(y)
     # Rates are printed with 3 decimals: each bin's count x rate is exact to 0.0005 x count.

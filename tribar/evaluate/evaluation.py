@@ -20,7 +20,7 @@ from freqtrade.exchange import timeframe_to_minutes
 from tribar.analysis.analytics import performance as perf
 from tribar.evaluate import oos
 from tribar.evaluate.baselines import buy_and_hold
-from tribar.evaluate.data import PreparedData, prepare_for_setup
+from tribar.evaluate.data import PreparedData, pair_file, prepare_for_setup
 from tribar.evaluate.metrics import (
     BacktestResult,
     Performance,
@@ -150,10 +150,15 @@ def machine_description() -> str:
     )
 
 
+def _strategy_class(variant: Variant) -> type:
+    module = importlib.import_module(f"tribar.strategies.{variant.strategy}")
+    strategy: type = getattr(module, variant.strategy)
+    return strategy
+
+
 def _strategy_params(variant: Variant) -> dict[str, float | bool]:
     """The strategy's parameter defaults with the variant's values (barrier geometry, threshold)."""
-    module = importlib.import_module(f"tribar.strategies.{variant.strategy}")
-    strategy = getattr(module, variant.strategy)
+    strategy = _strategy_class(variant)
     names = ("k_tp", "k_sl", "atr_period", "entry_threshold")
     values: dict[str, float | bool] = {n: getattr(strategy, n).value for n in names}
     values.update(variant.params)
@@ -178,11 +183,19 @@ def _score_strategy(
         )
     assert spec.identifier is not None
     predictions = oos.load_predictions(MODELS_DIR / spec.identifier, setup.pairs)
-    calibration = oos.score(predictions, labels_cache[key], setup.start, setup.end)
+    labels = labels_cache[key]
+    scored_candles = scoring_mask(variant, params, datadir, setup.pairs, spec.config, timeframe)
+    if scored_candles is not None:
+        # A design whose model judges only some candles (meta-labelling: the primary's bets) is
+        # scored on those: predictions elsewhere were never what it trades or was trained on, and
+        # the null forecast's base rate is that of the same candles.
+        predictions = _only_masked(predictions, scored_candles)
+        labels = labels.assign(outcome=labels["outcome"].where(_in_mask(labels, scored_candles)))
+    calibration = oos.score(predictions, labels, setup.start, setup.end)
     candle = pd.Timedelta(minutes=timeframe_to_minutes(timeframe))
     threshold = float(params["entry_threshold"])
     null_ece = oos.null_forecast_ece(
-        calibration.scored, labels_cache[key],
+        calibration.scored, labels,
         float(spec.config["freqai"]["train_period_days"]), horizon, candle,
     )  # fmt: skip
     return StrategyOutcome(
@@ -202,6 +215,48 @@ def _score_strategy(
             else None
         ),
     )
+
+
+# The optional classmethod of a strategy class whose predictions are scored on some candles
+# only: ``scoring_mask(candles, regime_daily, params, timeframe) -> pd.Series | None`` (a boolean
+# per row of ``candles``, a pair's candle file; ``regime_daily``: the regime pair's 1d candles or
+# None; ``params``: the variant's parameter values). TripleBarrierML has none: every candle.
+SCORING_MASK_HOOK = "scoring_mask"
+
+
+def scoring_mask(
+    variant: Variant, params: Mapping[str, Any], datadir: Path, pairs: Sequence[str],
+    config: Mapping[str, Any], timeframe: str,
+) -> pd.DataFrame | None:  # fmt: skip
+    """pair, date of the candles the variant's strategy scores; None: all of them."""
+    hook = getattr(_strategy_class(variant), SCORING_MASK_HOOK, None)
+    if hook is None:
+        return None
+    regime_file = datadir / pair_file(f"BTC/{config['stake_currency']}", "1d")
+    regime_daily = pd.read_feather(regime_file) if regime_file.is_file() else None
+    frames = []
+    for pair in pairs:
+        candles = pd.read_feather(datadir / pair_file(pair, timeframe))
+        mask = hook(candles, regime_daily, params, timeframe)
+        if mask is None:
+            return None
+        frames.append(pd.DataFrame({"pair": pair, "date": candles.loc[mask.to_numpy(), "date"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _pair_dates(frame: pd.DataFrame) -> pd.MultiIndex:
+    # Candle files and FreqAI's prediction files may store dates at different resolutions.
+    dates = pd.to_datetime(frame["date"], utc=True).astype("datetime64[ns, UTC]")
+    return pd.MultiIndex.from_arrays([frame["pair"].to_numpy(), dates], names=["pair", "date"])
+
+
+def _in_mask(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.Series:
+    inside = _pair_dates(frame).isin(_pair_dates(mask))
+    return pd.Series(inside, index=frame.index)
+
+
+def _only_masked(predictions: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
+    return predictions.loc[_in_mask(predictions, mask)].reset_index(drop=True)
 
 
 def challenger_rejections(model_dir: Path) -> tuple[int, int] | None:

@@ -54,7 +54,7 @@ class Performance:
     psr: float  # P(true Sharpe > 0)
     sortino: float  # Freqtrade's: mean daily return / std of the losing days, annualised
     calmar: float  # Freqtrade's: total return / days * 100 / max drawdown * sqrt(365)
-    max_drawdown: float  # mark-to-market, hourly
+    max_drawdown: float  # mark-to-market at every candle of the backtest
     exposure: float  # share of the range with at least one open position
     days: int  # daily returns
     final_equity: float

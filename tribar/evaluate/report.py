@@ -182,7 +182,7 @@ def calibration_section(s: StrategyOutcome) -> str:
     t = s.trades
     return "\n\n".join(
         [
-            f"Scored: **{c.n}** hourly predictions (pair x candle) from {c.windows} walk-forward "
+            f"Scored: **{c.n}** predictions (pair x candle) from {c.windows} walk-forward "
             f"trainings (pair x window); {c.n_without_label} predictions at the end of the data "
             f"have no complete barrier window and {c.n_without_prediction} candles had no "
             "prediction (window without a trained model): both left out.",
@@ -560,9 +560,9 @@ def render(e: Evaluation, command: str, study: StudySummary | None = None) -> st
                 "stationary block bootstrap "
                 "(mean block 10 days, 5000 resamples); SE: asymptotic with the returns' skew and "
                 "kurtosis; PSR: probability the true Sharpe exceeds 0 (Bailey & López de Prado). "
-                "Max drawdown: hourly mark-to-market. Calmar: Freqtrade's (total return per "
-                "day in % over max drawdown, times √365; not CAGR / max drawdown). Exposure: share "
-                "of the range with at least one open position.",
+                "Max drawdown: mark-to-market at every candle (hourly; 4h for tf-4h*). Calmar: "
+                "Freqtrade's (total return per day in % over max drawdown, times √365; not CAGR / "
+                "max drawdown). Exposure: share of the range with at least one open position.",
             ]
         ),
         "## Verdict",
