@@ -4,6 +4,10 @@ LightGBMRegressor on the same pairs, range and retraining schedule, measured in 
 Usage (from the repository root)::
 
     .venv/bin/python bench/bench_walkforward.py [--repeats 1] [--out docs/_bench_walkforward.md]
+        [--variants edge-gate-baseline-schedule tf-4h-baseline-schedule ...]
+
+``--variants`` names ``tribar evaluate`` variants on the baseline's schedule (default: the
+shipped design's, ``edge-gate-baseline-schedule``); each is timed against the same baseline run.
 
 Both are the runs of ``tribar evaluate`` (``tribar.evaluate.specs``): the standard setup (14
 pairs, 1h, 2025-01-01..2025-10-01, fee 0.1 %, 1000 USDT, 5 open trades) with the baseline's
@@ -30,7 +34,7 @@ from tribar.evaluate.data import prepare_for_setup
 from tribar.evaluate.runner import RunRecord, RunSpec, run_backtest
 from tribar.evaluate.setup import MODELS_DIR, REPO_ROOT, STANDARD, USER_DATA, RunSetup
 from tribar.evaluate.specs import freqai_example_spec, strategy_spec
-from tribar.evaluate.variants import SPEED_COMPARISON
+from tribar.evaluate.variants import SPEED_COMPARISON, Variant, by_name
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.5
@@ -73,18 +77,28 @@ def cpu_model() -> str:
 
 
 def render(
-    setup: RunSetup, derived: str, ours: list[Measurement], example: list[Measurement]
+    setup: RunSetup, derived: str, ours: dict[str, list[Measurement]], example: list[Measurement]
 ) -> str:
     schedule = setup.baseline_schedule
-    ratios = [a.wall_seconds / b.wall_seconds for a, b in zip(ours, example, strict=True)]
-    median_ratio = statistics.median(ratios)
+    ratios = {
+        name: [a.wall_seconds / b.wall_seconds for a, b in zip(runs, example, strict=True)]
+        for name, runs in ours.items()
+    }
     rows = [
         f"| {m.label} | {m.wall_seconds:.1f} | {m.cpu_seconds:.1f} | {m.trainings} | {m.trades} "
         f"| {m.load_before:.2f} / {m.load_after:.2f} |"
-        for pair in zip(ours, example, strict=True)
-        for m in pair
+        for repeat, baseline in enumerate(example)
+        for m in [*(runs[repeat] for runs in ours.values()), baseline]
     ]
-    verdict = "met" if median_ratio <= TARGET_RATIO else "not met"
+    verdicts = []
+    for name, values in ratios.items():
+        median = statistics.median(values)
+        verdict = "met" if median <= TARGET_RATIO else "not met"
+        verdicts.append(
+            f"- `{name}` / FreqaiExampleStrategy wall time per repeat: "
+            + ", ".join(f"{r:.2f}" for r in values)
+            + f"; median **{median:.2f}** (target ≤ {TARGET_RATIO}: **{verdict}**)."
+        )
     return "\n".join(
         [
             "# Walk-forward backtest benchmark",
@@ -100,8 +114,9 @@ def render(
             f"fee {100 * setup.fee:.1f} %, {schedule.describe()}, "
             f"data `{os.path.relpath(setup.datadir, REPO_ROOT)}` "
             f"(derived from 1h candles as in `tribar evaluate`: {derived})",
-            "- both: LightGBM `n_jobs` 1; TripleBarrierML with `config.json`'s FreqAI settings "
-            "(1h/4h/1d features, BTC/ETH correlated, `data_kitchen_thread_count` 1); "
+            "- both: LightGBM `n_jobs` 1; TripleBarrierML designs with `config.json`'s FreqAI "
+            "settings and their variant's changes (`tribar/evaluate/variants.py`; 1h/4h/1d "
+            "features, BTC/ETH correlated, `data_kitchen_thread_count` 1); "
             "FreqaiExampleStrategy (long-only subclass for spot) + LightGBMRegressor with "
             "Freqtrade's example FreqAI settings (1h/4h, BTC/ETH, 2 shifted candles, SVM outlier "
             "removal, DI threshold 0.9, `data_kitchen_thread_count` 2)",
@@ -112,9 +127,7 @@ def render(
             "|---|---:|---:|---:|---:|---|",
             *rows,
             "",
-            "Wall-time ratio TripleBarrierML / FreqaiExampleStrategy per repeat: "
-            + ", ".join(f"{r:.2f}" for r in ratios)
-            + f"; median **{median_ratio:.2f}** (target ≤ {TARGET_RATIO}: **{verdict}**).",
+            *verdicts,
             "",
         ]
     )
@@ -129,16 +142,24 @@ def main() -> None:
         "--work-dir", type=Path,
         default=USER_DATA / "backtest_results" / "bench-walkforward",
     )  # fmt: skip
+    parser.add_argument(
+        "--variants", nargs="+", metavar="NAME", default=[SPEED_COMPARISON.name],
+        help="tribar evaluate variants on the baseline's schedule, each timed against it",
+    )  # fmt: skip
     args = parser.parse_args()
 
+    variants: list[Variant] = by_name(args.variants)
+    off_schedule = [v.name for v in variants if not v.baseline_schedule]
+    if off_schedule:
+        parser.error(f"not on the baseline's schedule (baseline_schedule=False): {off_schedule}")
     setup = STANDARD.with_datadir(args.datadir.resolve()) if args.datadir else STANDARD
     data = prepare_for_setup(setup, args.work_dir)
-    ours_spec = strategy_spec(setup, SPEED_COMPARISON, args.work_dir)
+    specs = {v.name: strategy_spec(setup, v, args.work_dir) for v in variants}
     example_spec = freqai_example_spec(setup, args.work_dir)
-    ours: list[Measurement] = []
+    ours: dict[str, list[Measurement]] = {name: [] for name in specs}
     example: list[Measurement] = []
     for repeat in range(args.repeats):
-        order = [(ours_spec, ours), (example_spec, example)]
+        order = [*((spec, ours[name]) for name, spec in specs.items()), (example_spec, example)]
         for spec, sink in order if repeat % 2 == 0 else reversed(order):
             print(f"repeat {repeat + 1}: {spec.label} …", flush=True)
             sink.append(measure(spec, setup, args.work_dir, data.datadir))
