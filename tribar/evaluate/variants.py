@@ -10,15 +10,20 @@ is adding a trial.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tribar.evaluate.setup import Schedule
+from tribar.evaluate.setup import REPO_ROOT, Schedule, deep_merge
 
 # Strategy parameters that act only on entries: variants differing only in these reuse the same
 # trained models and FreqAI predictions (labels and features do not depend on them).
-ENTRY_ONLY_PARAMS = frozenset({"entry_threshold", "min_edge", "use_regime_filter"})
+# use_meta_label and use_kelly_sizing (TripleBarrierMLMeta): the primary-alone arm trades the
+# same primary bets as the meta model, so it reuses the meta variant's models.
+ENTRY_ONLY_PARAMS = frozenset(
+    {"entry_threshold", "min_edge", "use_regime_filter", "use_meta_label", "use_kelly_sizing"}
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,20 @@ SPEED_COMPARISON = Variant(
 )
 
 
+def config_overlay(file_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A shipped second ``-c`` file (``config/<file_name>``) as (top-level config, FreqAI
+    section): the evaluated design is the file users add, minus its comment and identifier
+    (the evaluation names its own)."""
+    overlay: dict[str, Any] = json.loads((REPO_ROOT / "config" / file_name).read_text())
+    overlay.pop("//", None)
+    freqai = dict(overlay.pop("freqai", {}))
+    freqai.pop("identifier", None)
+    return overlay, freqai
+
+
+TIMEFRAME_4H_CONFIG, TIMEFRAME_4H_FREQAI = config_overlay("timeframe-4h.json")
+
+
 def _entry(name: str, description: str, **params: Any) -> Variant:
     return Variant(name, description, freqai=_no_gate(), params=params, calibration="isotonic")
 
@@ -195,8 +214,110 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     # --- issue 15, second round -----------------------------------------------------------
     # (pooled cross-pair model)
-    # (slower horizons)
+    # TripleBarrierMLPooled + TripleBarrierLGBMPooled (tribar.designs.pooled_model): one model
+    # per walk-forward window trained on every whitelisted pair's rows (pair-normalised
+    # features, cross-sectional ranks, BTC/ETH context), served to each pair. The pooled gate
+    # counts a timestamp's whole cross-section as one outcome (gate_pair_correlation 1).
+    Variant(
+        "pooled",
+        "one LightGBM per window on the rows of all whitelisted pairs (ATR-unit returns and "
+        "ranges, z-scores, cross-sectional ranks, BTC/ETH context), served to every pair; "
+        "Platt calibration and the shipped edge gate",
+        strategy="TripleBarrierMLPooled",
+        freqaimodel="TripleBarrierLGBMPooled",
+    ),
+    Variant(
+        "pooled-no-gate",
+        "`pooled` without the edge gate (the pooled model's calibrated probabilities always used)",
+        freqai={"tribar": {"edge_gate_z": None}},
+        strategy="TripleBarrierMLPooled",
+        freqaimodel="TripleBarrierLGBMPooled",
+    ),
+    Variant(
+        "pooled-expanding",
+        "`pooled` trained on all history from the data start to each window end (purge and "
+        "embargo at the cuts as before)",
+        freqai={"tribar": {"pooled": {"expanding_history": True}}},
+        strategy="TripleBarrierMLPooled",
+        freqaimodel="TripleBarrierLGBMPooled",
+    ),
+    Variant(
+        "pooled-baseline-schedule",
+        "`pooled` on FreqaiExampleStrategy's schedule (train 60 d, retrain every 14 d)",
+        strategy="TripleBarrierMLPooled",
+        freqaimodel="TripleBarrierLGBMPooled",
+        baseline_schedule=True,
+    ),
+    # (slower horizons) The 1h design's features, labels and exits on 4h candles
+    # (config/timeframe-4h.json): fees are ~0.08 ATR instead of ~0.17, but a 90-day window holds
+    # 45 two-day outcomes per pair instead of ~90 one-day ones. A 1d base is not run: 90 daily
+    # rows per pair per window is under min_training_rows (200), and the bundled data holds only
+    # 108 days before the standard period (docs/strategy.md, "Slower horizons").
+    Variant(
+        "tf-4h",
+        "`edge-gate` on 4h candles (config/timeframe-4h.json): 4h/1d features, vertical barrier "
+        "12 candles (2 days), embargo 12, ATR baseline 84 candles (14 days)",
+        freqai=TIMEFRAME_4H_FREQAI,
+        config=TIMEFRAME_4H_CONFIG,
+    ),
+    Variant(
+        "tf-4h-no-gate",
+        "`tf-4h` without the edge gate (every trained model's probabilities used)",
+        freqai=deep_merge(TIMEFRAME_4H_FREQAI, NO_GATE),
+        config=TIMEFRAME_4H_CONFIG,
+    ),
+    Variant(
+        "tf-4h-baseline-schedule",
+        "`tf-4h` on FreqaiExampleStrategy's schedule (train 60 d, retrain every 14 d)",
+        freqai=TIMEFRAME_4H_FREQAI,
+        config=TIMEFRAME_4H_CONFIG,
+        baseline_schedule=True,
+    ),
     # (meta-labelling over a primary trend signal)
+    # TripleBarrierMLMeta (tribar.designs.primary_signals): the classifier trained only on the
+    # primary's bets decides which to take; the primary-* arms trade every bet with fixed stakes
+    # on the same models (use_meta_label and use_kelly_sizing are entry-only).
+    Variant(
+        "meta-tsmom",
+        "meta-labelling: `edge-gate` trained only on the bets of a 21-day time-series momentum "
+        "signal (close above the close 504 candles ago, BTC regime on); entries need the primary "
+        "and the model",
+        strategy="TripleBarrierMLMeta",
+    ),
+    Variant(
+        "meta-donchian",
+        "meta-labelling: `edge-gate` trained only on the bets of a Donchian breakout position "
+        "(on from a close above the previous 120 candles' high to a close below the previous 60 "
+        "candles' low, BTC regime on)",
+        strategy="TripleBarrierMLMeta",
+        params={"primary_signal": "donchian"},
+    ),
+    Variant(
+        "primary-tsmom",
+        "the primary of `meta-tsmom` alone: every momentum bet in the regime, fixed stakes (the "
+        "meta model's models, not traded on)",
+        strategy="TripleBarrierMLMeta",
+        params={"use_meta_label": False, "use_kelly_sizing": False},
+    ),
+    Variant(
+        "primary-donchian",
+        "the primary of `meta-donchian` alone: every breakout-position candle in the regime, "
+        "fixed stakes",
+        strategy="TripleBarrierMLMeta",
+        params={"primary_signal": "donchian", "use_meta_label": False, "use_kelly_sizing": False},
+    ),
+    Variant(
+        "meta-tsmom-no-gate",
+        "`meta-tsmom` without the edge gate (every trained model's probabilities used)",
+        strategy="TripleBarrierMLMeta",
+        freqai={"tribar": {"edge_gate_z": None}},
+    ),
+    Variant(
+        "meta-tsmom-baseline-schedule",
+        "`meta-tsmom` on FreqaiExampleStrategy's schedule (train 60 d, retrain every 14 d)",
+        strategy="TripleBarrierMLMeta",
+        baseline_schedule=True,
+    ),
 )
 # --quick: the chosen design and one more, so the report still has a trial count and variance.
 QUICK_VARIANTS = ("edge-gate", "default")
