@@ -82,3 +82,27 @@ def test_the_shipped_design_is_a_variant_and_the_placebo_a_control() -> None:
     names = {v.name: v for v in VARIANTS}
     assert not names[SHIPPED_DESIGN].freqai and not names[SHIPPED_DESIGN].control
     assert names["edge-gate-placebo"].control
+
+
+def _traded(name: str, trades: int, auc: float) -> Any:
+    s = outcome(name, noisy(0.0001, trades), -1.0)
+    s.perf.trades, s.perf.total_return, s.perf.max_drawdown = trades, 0.01, 0.05
+    s.perf.profit_factor, s.perf.exposure = 1.1, 0.3
+    s.calibration = SimpleNamespace(n=1000, base_rate=0.3, auc=auc)
+    s.gate_openings = (2, 140) if name.startswith("meta") else (0, 140)
+    return s
+
+
+def test_the_report_sets_each_primary_beside_its_meta_label_run() -> None:
+    from tribar.evaluate.report import meta_label_section
+
+    shipped = outcome(SHIPPED_DESIGN, flat(), np.nan)
+    assert meta_label_section(evaluate(shipped)) is None
+    runs = [_traded(n, t, a) for n, t, a in (("primary-tsmom", 400, 0.51),
+            ("meta-tsmom", 60, 0.53), ("primary-donchian", 300, 0.49))]  # fmt: skip
+    section = meta_label_section(evaluate(shipped, *runs))
+    assert section is not None
+    lines = [line for line in section.splitlines() if line.startswith("| `")]
+    # Only complete pairs, primary first: donchian has no meta run here.
+    assert [line.split("|")[1].strip() for line in lines] == ["`primary-tsmom`", "`meta-tsmom`"]
+    assert "| 400 |" in lines[0] and "| 60 |" in lines[1] and "2/140" in lines[1]

@@ -297,6 +297,44 @@ def challenger_section(e: Evaluation) -> str | None:
     )
 
 
+# Meta-labelling designs with the primary alone on the same models (issue 15: "report the
+# primary alone next to primary + meta-label").
+META_PAIRS = (("primary-tsmom", "meta-tsmom"), ("primary-donchian", "meta-donchian"))
+
+
+def meta_label_section(e: Evaluation) -> str | None:
+    """Each primary trend signal alone next to the same primary filtered and sized by the
+    meta-label model (same run, same trained models)."""
+    rows = []
+    for primary_name, meta_name in META_PAIRS:
+        primary, meta = e.strategy(primary_name), e.strategy(meta_name)
+        if primary is None or meta is None:
+            continue
+        for s in (primary, meta):
+            p, c = s.perf, s.calibration
+            rows.append(
+                [f"`{s.variant.name}`", str(p.trades), pct(p.total_return), pct(p.max_drawdown),
+                 num(p.sharpe), interval(p.sharpe_ci), num(p.profit_factor), pct(p.exposure),
+                 str(c.n), prob(c.base_rate), prob(c.auc), gate_cell(s)]
+            )  # fmt: skip
+    if not rows:
+        return None
+    return "\n\n".join(
+        [
+            "Each primary trend signal alone (every bet, Freqtrade's fixed stake) next to the "
+            "same bets taken only when the meta-label model's calibrated P(take-profit) clears "
+            "the entry rule, sized by Kelly (`TripleBarrierMLMeta`, docs/strategy.md). Same run "
+            "and trained models; AUC and base rate are out of sample on the primary's bets only.",
+            table(
+                ["variant", "trades", "total return", "max DD", "Sharpe", "Sharpe 95 % CI", "PF",
+                 "exposure", "bets scored", "bets' take-profit rate", "AUC", "gate open"],
+                rows,
+                align="lrrrrrrrrrrr",
+            ),
+        ]
+    )  # fmt: skip
+
+
 def design_speed_table(e: Evaluation) -> str | None:
     """Every design run on FreqaiExampleStrategy's schedule, against it (same run)."""
     example = e.baseline("freqai-example")
@@ -605,6 +643,11 @@ def render(e: Evaluation, command: str, study: StudySummary | None = None) -> st
         "ECE out of sample, as above).",
         variants_table(e),
         *(["## Champion/challenger gate", challenger] if challenger else []),
+        *(
+            ["## Meta-labelling: the primary alone and with the meta-label", meta]
+            if (meta := meta_label_section(e))
+            else []
+        ),
         *(
             ["## Edge gate false-positive rate", fpr]
             if (fpr := gate_false_positive_section(e))
