@@ -269,6 +269,14 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
             train_pos, val_pos, cal_pos = three_block_split(
                 n, horizon, self.validation_fraction, self.calibration_fraction, embargo
             )
+            # A block without a single take-profit (or without a miss) gives LightGBM one class:
+            # nothing to learn, and no P(take-profit) column (seen on 4h, 60-day windows).
+            outcomes = labels.iloc[train_pos, 0].astype(str).unique()
+            if len(outcomes) < 2:
+                raise InsufficientTrainingDataError(
+                    f"all {len(train_pos)} labels of the training block are {outcomes.tolist()}; "
+                    "need both outcomes (train_period_days too short for the barriers)"
+                )
         except ValueError as exc:
             logger.warning("%s: not trained, no entries until the next training: %s", pair, exc)
             return self._untrained(str(exc), features, labels, dk)
