@@ -33,3 +33,17 @@ def test_a_training_block_without_a_take_profit_stays_untrained(
     # The bot keeps running and trades nothing from it: NaN, never a guess.
     p = predict(trained.freqai, frame.tail(50))
     assert bool(np.isnan(p.to_numpy()).all())
+
+
+def test_a_window_with_a_single_labelled_row_stays_untrained(
+    config: dict[str, Any], series: pd.DataFrame
+) -> None:
+    """A sparse primary (meta-labelling) can leave one labelled row in a window: the model stays
+    untrained and answers NaN, as for any window under min_training_rows."""
+    frame = window(series, 0)
+    frame.loc[1:, "&-tb"] = np.nan
+    trained = train(config, frame)
+    assert isinstance(trained.model, BarrierClassifier) and trained.model.booster is None
+    assert "1 labelled training rows" in trained.model.metrics["untrained"]
+    p = predict(trained.freqai, frame.tail(50))
+    assert bool(np.isnan(p.to_numpy()).all())

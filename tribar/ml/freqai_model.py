@@ -378,9 +378,17 @@ class TripleBarrierClassifierBase(BaseClassifierModel):
         dk.feature_pipeline = self.define_data_pipeline(threads=dk.thread_count)
         if len(features):
             dd = dk.data_dictionary
-            dd["train_features"], dd["train_labels"], dd["train_weights"] = (
-                dk.feature_pipeline.fit_transform(dd["train_features"], dd["train_labels"], weights)
-            )
+            try:
+                dd["train_features"], dd["train_labels"], dd["train_weights"] = (
+                    dk.feature_pipeline.fit_transform(
+                        dd["train_features"], dd["train_labels"], weights
+                    )
+                )
+            except ValueError as exc:
+                # e.g. one labelled row (a primary that barely fired): the variance filter has
+                # nothing to fit. The untrained model never transforms, so the pipeline may stay
+                # unfitted; raising here would crash FreqAI's own failed-training fallback.
+                logger.info("feature pipeline left unfitted for an untrained window: %s", exc)
         return BarrierClassifier.untrained(reason, list(features.columns))
 
     def _warm_start_booster(self, pair: str, feature_names: list[str]) -> Any | None:
