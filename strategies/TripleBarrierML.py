@@ -39,7 +39,6 @@ from freqtrade.strategy import (
     DecimalParameter,
     IntParameter,
     IStrategy,
-    merge_informative_pair,
     stoploss_from_absolute,
 )
 from pandas import DataFrame
@@ -58,6 +57,7 @@ from tribar.labels import BarrierSpec, triple_barrier_labels
 from tribar.ml.barrier_classifier import NO_TAKE_PROFIT, TAKE_PROFIT
 from tribar.monitoring.strategy_monitor import StrategyMonitor
 from tribar.paper.heartbeat import HEARTBEAT_FILE, HeartbeatRecorder
+from tribar.regime import REGIME_TIMEFRAME, regime_from_daily
 from tribar.risk import (
     KNOB_NAMES,
     BreakerEvent,
@@ -362,17 +362,8 @@ class TripleBarrierML(IStrategy):
 
     def _regime_ok(self, dataframe: DataFrame) -> pd.Series:
         """BTC closed above its daily EMA (on the last closed daily candle)."""
-        daily = self.dp.get_pair_dataframe(pair=self.regime_pair, timeframe="1d")
-        if daily is None or daily.empty:
-            return pd.Series(False, index=dataframe.index)
-        daily = daily[["date", "close"]].copy()
-        daily["ema"] = ta.EMA(daily, timeperiod=int(self.regime_ema_days.value))
-        daily["regime_ok"] = daily["close"] > daily["ema"]
-        merged = merge_informative_pair(
-            dataframe[["date"]], daily[["date", "regime_ok"]], self.timeframe, "1d", ffill=True
-        )
-        regime = merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
-        return pd.Series(regime.to_numpy(), index=dataframe.index)
+        daily = self.dp.get_pair_dataframe(pair=self.regime_pair, timeframe=REGIME_TIMEFRAME)
+        return regime_from_daily(dataframe, daily, int(self.regime_ema_days.value), self.timeframe)
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         conditions = (

@@ -30,12 +30,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-import talib.abstract as ta
 from freqtrade.strategy import (
     BooleanParameter,
     CategoricalParameter,
     IntParameter,
-    merge_informative_pair,
 )
 from pandas import DataFrame
 
@@ -48,35 +46,10 @@ from tribar.designs.primary_signals import (
     momentum_return,
     primary_signal,
 )
+from tribar.regime import regime_from_daily
 from tribar.strategies.TripleBarrierML import KEY_P, LABEL, TripleBarrierML
 
 KEY_PRIMARY = "tribar_primary_on"
-REGIME_TIMEFRAME = "1d"
-
-
-def regime_from_daily(
-    dataframe: DataFrame, daily: DataFrame | None, ema_days: int, timeframe: str
-) -> pd.Series:
-    """BTC closed above its daily EMA, from the last *closed* daily candle, on ``dataframe``'s rows.
-
-    The same computation as ``TripleBarrierML._regime_ok`` (tests/designs check they agree) but
-    without a data provider, so the evaluation can rebuild the strategy's primary mask from the
-    candle files. ``merge_informative_pair`` moves each daily candle to its close, so a 1h row
-    only sees days that have ended. The dates are parsed, not trusted: FreqAI's live retraining
-    frame can carry them as an object column (see TripleBarrierML.feature_engineering_standard).
-    """
-    if daily is None or daily.empty:
-        return pd.Series(False, index=dataframe.index)
-    daily = daily[["date", "close"]].copy()
-    daily["date"] = pd.to_datetime(daily["date"], utc=True)
-    daily["ema"] = ta.EMA(daily, timeperiod=int(ema_days))
-    daily["regime_ok"] = daily["close"] > daily["ema"]
-    dates = pd.DataFrame({"date": pd.to_datetime(dataframe["date"], utc=True).to_numpy()})
-    merged = merge_informative_pair(
-        dates, daily[["date", "regime_ok"]], timeframe, REGIME_TIMEFRAME, ffill=True
-    )
-    regime = merged["regime_ok_1d"].astype("boolean").fillna(False).astype(bool)
-    return pd.Series(regime.to_numpy(), index=dataframe.index)
 
 
 class TripleBarrierMLMeta(TripleBarrierML):
@@ -139,10 +112,6 @@ class TripleBarrierMLMeta(TripleBarrierML):
     def _current_params(self) -> dict[str, Any]:
         names = ("primary_signal", "tsmom_lookback", "donchian_lookback", "donchian_exit_lookback")
         return {name: getattr(self, name).value for name in names}
-
-    def _regime_ok(self, dataframe: DataFrame) -> pd.Series:
-        daily = self.dp.get_pair_dataframe(pair=self.regime_pair, timeframe=REGIME_TIMEFRAME)
-        return regime_from_daily(dataframe, daily, int(self.regime_ema_days.value), self.timeframe)
 
     def _primary(self, dataframe: DataFrame) -> pd.Series:
         """The bets the model is trained on and scored on: trend rule and regime."""

@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from freqtrade.configuration.load_config import load_from_files
@@ -121,13 +120,16 @@ def test_use_regime_filter_acts_on_entries_only_never_on_labels(config: dict[str
     assert (entries[False] & ~entries[True]).any() and not (entries[True] & ~entries[False]).any()
 
 
-def test_meta_regime_is_the_parents_regime(config: dict[str, Any]) -> None:
-    """The scoring hook rebuilds the regime without a data provider; it must be the parent's."""
+def test_the_scoring_hook_uses_the_strategys_regime(config: dict[str, Any]) -> None:
+    """The scoring hook rebuilds the regime without a data provider; it must be the one the
+    strategy trains on."""
     frame = hourly()
-    ours = make(TripleBarrierMLMeta, config)._regime_ok(frame)
-    theirs = make(TripleBarrierML, config)._regime_ok(frame)
+    strategy = make(TripleBarrierMLMeta, config)
+    ours = strategy._regime_ok(frame)
+    daily = strategy.dp.get_pair_dataframe(pair=strategy.regime_pair, timeframe="1d")
+    mask = TripleBarrierMLMeta.scoring_mask(frame, daily, strategy._current_params(), "1h")
     assert ours.any() and not ours.all()
-    pd.testing.assert_series_equal(ours, theirs)
+    pd.testing.assert_series_equal(mask, strategy._primary(frame), check_names=False)
 
 
 @pytest.mark.parametrize("kind", ["tsmom", "donchian"])
@@ -208,12 +210,14 @@ def test_primary_alone_variants_reuse_the_meta_models() -> None:
         assert _variant(alone).params["use_kelly_sizing"] is False
         assert _variant(alone).params["use_meta_label"] is False
     assert _variant("meta-tsmom").model_params() != _variant("meta-donchian").model_params()
-    names = [v.name for v in VARIANTS if v.strategy == "TripleBarrierMLMeta"]
+    names = [v.name for v in VARIANTS if v.strategy == "TripleBarrierMLMeta" and not v.control]
     assert names == [
         "meta-tsmom", "meta-donchian", "primary-tsmom", "primary-donchian",
         "meta-tsmom-no-gate", "meta-tsmom-baseline-schedule",
     ]  # fmt: skip
-    assert np.all([_variant(n).control is False for n in names])
+    (control,) = [v for v in VARIANTS if v.strategy == "TripleBarrierMLMeta" and v.control]
+    assert control.name == "meta-tsmom-placebo"
+    assert control.freqai["tribar"]["placebo_shuffle_seed"] == 1
 
 
 def test_primary_alone_runs_share_the_meta_runs_freqai_identifier(tmp_path: Path) -> None:

@@ -172,3 +172,19 @@ def test_edge_gate_openings_count_each_trainings_decision(tmp_path: Path) -> Non
         metrics = {"best_iteration": 3} | ({"edge_gate": gate} if gate else {})
         (folder / "tribar_metrics.json").write_text(json.dumps(metrics))
     assert edge_gate_openings(tmp_path) == (1, 3)  # the ungated training is not counted
+
+
+def test_a_pooled_windows_decision_counts_once_for_all_the_pairs_it_serves(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    windows = [("2025-01-01", "2025-04-01", True), ("2025-01-15", "2025-04-15", False)]
+    for start, stop, passed in windows:
+        for pair in ("BTC", "ETH", "SOL"):
+            folder = tmp_path / f"sub-train-{pair}_{stop}"
+            folder.mkdir()
+            metrics = {"edge_gate": {"passed": passed},
+                       "pooled": {"window_start": start, "window_stop": stop}}  # fmt: skip
+            (folder / "tribar_metrics.json").write_text(json.dumps(metrics))
+    assert edge_gate_openings(tmp_path) == (1, 2)

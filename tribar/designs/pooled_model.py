@@ -55,7 +55,7 @@ from freqtrade.exceptions import OperationalException
 from freqtrade.exchange import timeframe_to_minutes
 from freqtrade.freqai.data_kitchen import FreqaiDataKitchen
 
-from tribar.ml import lifecycle
+from tribar.ml import lifecycle, placebo
 from tribar.ml.barrier_classifier import TAKE_PROFIT, BarrierClassifier
 from tribar.ml.edge_gate import edge_evidence
 from tribar.ml.freqai_model import (
@@ -233,11 +233,6 @@ class PooledTripleBarrierClassifier(TripleBarrierClassifierBase):
             self.pooled = pooled_settings(self.freqai_info)
         except ValueError as exc:
             raise OperationalException(str(exc)) from exc
-        if self.placebo_seed is not None:
-            raise OperationalException(
-                "freqai.tribar.placebo_shuffle_seed is not supported by the pooled model "
-                "(its shuffling is per pair); run the placebo on TripleBarrierLGBM"
-            )
         self._windows: dict[tuple[pd.Timestamp, pd.Timestamp], PooledWindow] = {}
         # Backtests: each pair's populated feature frame (all candles), built once.
         self._populated: dict[str, pd.DataFrame] = {}
@@ -407,6 +402,14 @@ class PooledTripleBarrierClassifier(TripleBarrierClassifierBase):
             labels = pd.concat([p[2] for p in parts], ignore_index=True)
             dates = pd.concat([p[3] for p in parts], ignore_index=True)
             pair_of = pd.Series(np.repeat(pairs, [len(p[1]) for p in parts]))
+            if self.placebo_seed is not None:
+                labels, kept = placebo.shuffled_pooled_labels(
+                    labels, dates, pair_of, self.placebo_seed, stop, self.placebo_block
+                )
+                labels = labels.reset_index(drop=True)
+                features, dates, pair_of = (
+                    x.loc[kept].reset_index(drop=True) for x in (features, dates, pair_of)
+                )
             n = len(features)
             if n < self.min_training_rows:
                 raise InsufficientTrainingDataError(
@@ -476,6 +479,11 @@ class PooledTripleBarrierClassifier(TripleBarrierClassifierBase):
             "label_correlation_estimate": rho_estimate,
             "gate_rows_per_outcome": overlap,
         }  # fmt: skip
+        if self.placebo_seed is not None:
+            model.metrics["placebo"] = {
+                "shuffle_seed": self.placebo_seed, "block_rows": self.placebo_block,
+                "permuted": "timestamps, one permutation for every pair",
+            }  # fmt: skip
         z_required = self.edge_gate_z
         if z_required is not None:
             evidence = edge_evidence(y_cal, raw_cal, max(1, math.ceil(overlap)), z_required)

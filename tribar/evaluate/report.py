@@ -453,8 +453,8 @@ def choice_sentence(e: Evaluation) -> str:
 
 
 def gate_false_positive_section(e: Evaluation) -> str | None:
-    """The placebo control: the shipped design on shuffled labels, where every gate opening is
-    a false positive."""
+    """The placebo controls: gated designs on shuffled labels, where every gate opening is a
+    false positive."""
     controls = [s for s in e.strategies if s.variant.control and s.gate_openings is not None]
     if not controls:
         return None
@@ -465,13 +465,16 @@ def gate_false_positive_section(e: Evaluation) -> str | None:
                      str(s.perf.trades), pct(s.perf.total_return)])  # fmt: skip
     return "\n\n".join(
         [
-            "The edge gate's false-positive rate, measured in this run: the shipped design "
-            "trained on shuffled labels (`freqai.tribar.placebo_shuffle_seed`), so no model has "
-            "an edge and every opening is a false positive. Rule: "
+            "The edge gate's false-positive rate, measured in this run: each gated design "
+            "listed trained on shuffled labels (`freqai.tribar.placebo_shuffle_seed`), so no "
+            "model has an edge and every opening is a false positive. Labels move in blocks of "
+            "the label horizon; the pooled model moves the timestamps of all its pairs at once, "
+            "so the labels' correlation across pairs survives. Rule: "
             "`freqai.tribar.edge_gate_rule` as shipped (`consecutive`: this training's test and "
-            "the pair's previous independent one must both pass). The benchmark over 20 seeds "
-            "(2800 trainings per rule) is in docs/benchmarks.md (edge gate false-positive rate).",
-            table(["run", "what", "gate open / trainings", "trades", "total return"], rows,
+            "the previous independent one, of the pair or of the pooled model, must both pass). "
+            "The benchmark over 20 seeds (2800 trainings per rule, per-pair 1h design) is in "
+            "docs/benchmarks.md (edge gate false-positive rate).",
+            table(["run", "what", "gate open / decisions", "trades", "total return"], rows,
                   align="llrrr"),
         ]
     )  # fmt: skip
@@ -640,7 +643,9 @@ def render(e: Evaluation, command: str, study: StudySummary | None = None) -> st
         f"**{prob(e.deflated_sharpe)}** (probability its true Sharpe exceeds that).",
         "## Variants tried",
         "Every design run on this setup, with its result (same data, range, fee, wallet; AUC and "
-        "ECE out of sample, as above).",
+        "ECE out of sample, as above). Gate open: edge gate decisions that let the model's "
+        "probabilities through, of all its decisions (one per pair and window; the pooled model "
+        "decides once per window for every pair it serves).",
         variants_table(e),
         *(["## Champion/challenger gate", challenger] if challenger else []),
         *(

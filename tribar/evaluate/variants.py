@@ -318,6 +318,34 @@ VARIANTS: tuple[Variant, ...] = (
         strategy="TripleBarrierMLMeta",
         baseline_schedule=True,
     ),
+    # Controls: each second-round gate on shuffled labels (as `edge-gate-placebo`), so its
+    # false-positive rate is measured on its own design: the pooled gate's cross-pair count,
+    # the 4h gate's fewer, longer outcomes and the meta gate's bets-only calibration block.
+    Variant(
+        "pooled-placebo",
+        "control, not a design: `pooled` trained on labels shuffled in blocks of H timestamps, "
+        "one permutation for every pair (placebo seed 1)",
+        freqai={"tribar": {"placebo_shuffle_seed": 1}},
+        strategy="TripleBarrierMLPooled",
+        freqaimodel="TripleBarrierLGBMPooled",
+        control=True,
+    ),
+    Variant(
+        "tf-4h-placebo",
+        "control, not a design: `tf-4h` trained on labels shuffled in blocks of H candles "
+        "(placebo seed 1)",
+        freqai=deep_merge(TIMEFRAME_4H_FREQAI, {"tribar": {"placebo_shuffle_seed": 1}}),
+        config=TIMEFRAME_4H_CONFIG,
+        control=True,
+    ),
+    Variant(
+        "meta-tsmom-placebo",
+        "control, not a design: `meta-tsmom` trained on its bets' labels shuffled in blocks of "
+        "H bets (placebo seed 1)",
+        freqai={"tribar": {"placebo_shuffle_seed": 1}},
+        strategy="TripleBarrierMLMeta",
+        control=True,
+    ),
 )
 # --quick: the chosen design and one more, so the report still has a trial count and variance.
 QUICK_VARIANTS = ("edge-gate", "default")

@@ -9,11 +9,24 @@ METRICS_FILE = "tribar_metrics.json"
 
 
 def edge_gate_openings(model_dir: Path) -> tuple[int, int] | None:
-    """(trainings whose edge gate passed, trainings the gate judged) under a FreqAI identifier's
-    folder; None when none of its trainings had a gate."""
-    decisions = []
+    """(gate decisions that passed, gate decisions) under a FreqAI identifier's folder; None when
+    none of its trainings had a gate.
+
+    A per-pair model decides once per training. The pooled model decides once per window and
+    FreqAI saves a copy of that decision with each pair it serves: those copies count once, so
+    a false-positive rate is a share of independent decisions.
+    """
+    decisions: dict[object, bool] = {}
     for path in sorted(model_dir.glob(f"sub-train-*/{METRICS_FILE}")):
-        gate = json.loads(path.read_text()).get("edge_gate")
-        if gate is not None:
-            decisions.append(bool(gate["passed"]))
-    return (sum(decisions), len(decisions)) if decisions else None
+        metrics = json.loads(path.read_text())
+        gate = metrics.get("edge_gate")
+        if gate is None:
+            continue
+        pooled = metrics.get("pooled")
+        key: object = (
+            ("pooled", pooled.get("window_start"), pooled.get("window_stop"))
+            if isinstance(pooled, dict)
+            else path
+        )
+        decisions[key] = bool(gate["passed"])
+    return (sum(decisions.values()), len(decisions)) if decisions else None

@@ -2,7 +2,9 @@
 
 With ``freqai.tribar.placebo_shuffle_seed`` set, each training's labels are permuted before
 fitting, so whatever edge its calibration block shows is chance by construction; the share of
-placebo trainings the gate opens is its false-positive rate (bench/bench_gate_fpr.py).
+placebo trainings the gate opens is its false-positive rate (bench/bench_gate_fpr.py). The
+pooled model (``tribar.designs.pooled_model``) permutes the timestamps of all its pairs at once
+(``shuffled_pooled_labels``).
 
 The labels are permuted in blocks of ``H`` consecutive rows (the label horizon), not row by row.
 Triple-barrier labels of neighbouring rows share up to ``H`` candles of outcome, and the gate's
@@ -83,3 +85,39 @@ def shuffled_labels(
     return pd.DataFrame(
         labels.to_numpy()[positions], index=labels.index, columns=labels.columns
     ).astype(labels.dtypes.to_dict())
+
+
+def shuffled_pooled_labels(
+    labels: pd.DataFrame, dates: pd.Series, pairs: pd.Series, seed: int,
+    train_end: pd.Timestamp, block: int,
+) -> tuple[pd.DataFrame, npt.NDArray[np.bool_]]:  # fmt: skip
+    """A pooled training's labels (rows of several pairs) moved by one block permutation of the
+    window's timestamps, the same for every pair: the row of pair ``p`` at time ``t`` gets
+    ``p``'s label at ``π(t)``.
+
+    One permutation for all pairs keeps what the pooled gate assumes of the labels: their
+    clustering in time and their correlation across pairs at equal timestamps (it counts a
+    timestamp's cross-section as one outcome). Permuting each pair on its own would make the
+    pairs' labels independent, the gate's standard error too wide for them, and the measured
+    false-positive rate misleadingly low. Returns the new labels of the rows that keep one (a
+    row whose source timestamp the pair has no label at is dropped) and which rows those are.
+    """
+    when = pd.to_datetime(pd.Series(dates).reset_index(drop=True), utc=True)
+    who = pd.Series(pairs).reset_index(drop=True).astype(str)
+    if not (len(labels) == len(when) == len(who)):
+        raise ValueError(
+            f"labels, dates and pairs differ in length: {len(labels)}, {len(when)}, {len(who)}"
+        )
+    grid = pd.DatetimeIndex(when.unique()).sort_values()
+    rng = window_rng(seed, "pooled", train_end)
+    source_of = pd.Series(grid[block_permutation(len(grid), max(block, 1), rng)], index=grid)
+    keys = pd.MultiIndex.from_arrays([who, when])
+    if keys.has_duplicates:
+        raise ValueError("pooled labels: a pair has two rows at one timestamp")
+    values = labels.reset_index(drop=True)
+    values.index = keys
+    wanted = pd.MultiIndex.from_arrays([who, pd.DatetimeIndex(source_of.loc[when].to_numpy())])
+    moved = values.reindex(wanted)
+    kept = moved.notna().all(axis=1).to_numpy()
+    out = pd.DataFrame(moved.to_numpy()[kept], index=labels.index[kept], columns=labels.columns)
+    return out.astype(labels.dtypes.to_dict()), kept
