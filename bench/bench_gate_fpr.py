@@ -4,14 +4,17 @@
 Usage (from the repository root)::
 
     .venv/bin/python bench/bench_gate_fpr.py [--seeds 1 2] [--out docs/_bench_gate_fpr.md]
-        [--block ROWS] [--no-real] [--reuse]
+        [--block ROWS] [--no-real] [--reuse] [--design edge-gate|pooled|tf-4h|meta-tsmom]
 
 Each run is ``tribar evaluate``'s backtest of the shipped design (``config.json``, 14 pairs,
 2025-01-01..2025-10-01, train 90 d, retrain every 30 d) from an empty model directory, with
 ``freqai.tribar.edge_gate_rule: consecutive``; one run per label source: the real labels, then
 one per placebo seed (``freqai.tribar.placebo_shuffle_seed``: each training's labels permuted in
-blocks of H rows, or ``--block`` rows, so every edge is chance). ``--reuse`` takes a recorded run
-and its models when config, code and data are unchanged (to add seeds or re-render the table).
+blocks of H rows, or ``--block`` rows, so every edge is chance). ``--design`` takes another gated
+design of ``tribar evaluate`` instead of the shipped one (``pooled``: one decision per window for
+every pair, so each window counts once; ``tf-4h``; ``meta-tsmom``: the bets' labels).
+``--reuse`` takes a recorded run and its models when config, code and data are unchanged (to
+add seeds or re-render the table).
 Both rules come from the same run: every training records its own test (``test_passed``) and
 the ``consecutive`` decision (``passed``, which also needs the pair's previous independent
 training); the booster and its test do not depend on the rule, so ``single`` is ``test_passed``.
@@ -29,16 +32,23 @@ import math
 import os
 import platform
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tribar.evaluate.data import prepare_for_setup
 from tribar.evaluate.runner import run_backtest
-from tribar.evaluate.setup import MODELS_DIR, REPO_ROOT, STANDARD, USER_DATA, RunSetup
+from tribar.evaluate.setup import (
+    MODELS_DIR,
+    REPO_ROOT,
+    STANDARD,
+    USER_DATA,
+    RunSetup,
+    deep_merge,
+)
 from tribar.evaluate.specs import strategy_spec
-from tribar.evaluate.variants import EDGE_GATE, Variant
+from tribar.evaluate.variants import Variant, by_name
 from tribar.ml.gate_rule import CONSECUTIVE
 from tribar.ml.model_metrics import METRICS_FILE
 
@@ -75,13 +85,30 @@ def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+GATED_DESIGNS = ("edge-gate", "pooled", "tf-4h", "meta-tsmom")
+
+
 def gate_metrics(model_dir: Path) -> list[dict[str, Any]]:
-    """Every training's ``edge_gate`` block (with its pair) under an identifier's folder."""
+    """Every gate decision's ``edge_gate`` block (with its pair) under an identifier's folder.
+
+    A pooled model writes the same decision into every pair's training folder: it is one test
+    of one window, so it counts once (as pair ``POOLED``, the name its gate history uses).
+    """
     gates = []
+    pooled_windows: set[tuple[str, str]] = set()
     for path in sorted(model_dir.glob(f"sub-train-*/{METRICS_FILE}")):
         metrics = json.loads(path.read_text())
-        if metrics.get("edge_gate") is not None:
-            gates.append({**metrics["edge_gate"], "pair": metrics.get("pair")})
+        gate = metrics.get("edge_gate")
+        if gate is None:
+            continue
+        if metrics.get("pooled") is not None:
+            window = (str(gate["calibration_start"]), str(gate["calibration_end"]))
+            if window in pooled_windows:
+                continue
+            pooled_windows.add(window)
+            gates.append({**gate, "pair": "POOLED"})
+        else:
+            gates.append({**gate, "pair": metrics.get("pair")})
     return gates
 
 
@@ -116,17 +143,21 @@ def count(label: str, gates: list[dict[str, Any]], wall: float) -> RunCounts:
 
 def run(
     setup: RunSetup, seed: int | None, work_dir: Path, datadir: Path, reuse: bool,
-    block: int | None,
+    block: int | None, design: Variant,
 ) -> RunCounts:  # fmt: skip
     tribar: dict[str, Any] = {"edge_gate_rule": CONSECUTIVE}
-    name = "gate-fpr-real"
+    prefix = "gate-fpr" if design.name == "edge-gate" else f"gate-fpr-{design.name}"
+    name = f"{prefix}-real"
     if seed is not None:
         tribar["placebo_shuffle_seed"] = seed
-        name = f"gate-fpr-placebo-{seed}"
+        name = f"{prefix}-placebo-{seed}"
         if block is not None:
             tribar["placebo_block_candles"] = block
             name += f"-block-{block}"
-    variant = Variant(name, f"{EDGE_GATE.description}; {tribar}", freqai={"tribar": tribar})
+    variant = replace(
+        design, name=name, description=f"{design.description}; {tribar}",
+        freqai=deep_merge(design.freqai, {"tribar": tribar}),
+    )  # fmt: skip
     spec = strategy_spec(setup, variant, work_dir)
     record = run_backtest(spec, setup, work_dir, datadir, reuse=reuse, fresh_models=not reuse)
     assert spec.identifier is not None
@@ -153,7 +184,9 @@ def _z(values: tuple[float, ...]) -> str:
     return f"{statistics.fmean(values):+.2f} / {statistics.pstdev(values):.2f} / {max(values):.2f}"
 
 
-def render(setup: RunSetup, runs: list[RunCounts], z: float, block: int | None) -> str:
+def render(
+    setup: RunSetup, runs: list[RunCounts], z: float, block: int | None, design: Variant
+) -> str:
     real = [r for r in runs if r.label == "real labels"]
     placebo = [r for r in runs if r.label != "real labels"]
     rules = ("single", "consecutive")
@@ -190,15 +223,18 @@ def render(setup: RunSetup, runs: list[RunCounts], z: float, block: int | None) 
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
             f"- machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores usable, "
             f"shared with other jobs; Python {platform.python_version()}",
-            f"- setup: {len(setup.pairs)} pairs, {setup.timeframe}, {setup.timerange}, "
-            "`config.json` as shipped (train 90 d, retrain every 30 d, calibration block the "
-            f"last 20 % of labelled rows, `edge_gate_z` {z}, nominal one-sided alpha "
-            f"{100 * alpha:.1f} %)",
+            f"- setup: {len(setup.pairs)} pairs, {setup.timerange}, design `{design.name}` of "
+            f"`tribar evaluate` ({design.description}); train 90 d, retrain every 30 d, "
+            f"calibration block the last 20 % of labelled rows, `edge_gate_z` {z}, nominal "
+            f"one-sided alpha {100 * alpha:.1f} %",
             "- one backtest per run, every window trained; *single*: the training's own "
             "test; *consecutive*: that test and the pair's previous independent training's test "
             "both passed (first training of a pair: closed). Shuffled: "
             "`placebo_shuffle_seed`, labels permuted per training in blocks of "
-            + ("H = 24 rows" if block is None else f"{block} rows (`placebo_block_candles`)"),
+            + ("H rows (the label horizon)" if block is None
+               else f"{block} rows (`placebo_block_candles`)")
+            + ("; pooled: one decision per window for all pairs, timestamps permuted alike for "
+               "every pair" if design.name == "pooled" else ""),
             "",
             "| labels | rule | openings / trainings judged | rate | Wilson 95 % |",
             "|---|---|---:|---:|---:|",
@@ -235,7 +271,12 @@ def main() -> None:
     parser.add_argument(
         "--work-dir", type=Path, default=USER_DATA / "backtest_results" / "bench-gate-fpr"
     )
+    parser.add_argument(
+        "--design", choices=GATED_DESIGNS, default="edge-gate",
+        help="the gated design of `tribar evaluate` to measure (default: the shipped one)",
+    )  # fmt: skip
     args = parser.parse_args()
+    design = by_name([args.design])[0]
 
     setup = STANDARD
     data = prepare_for_setup(setup, args.work_dir)
@@ -244,11 +285,13 @@ def main() -> None:
     runs: list[RunCounts] = []
     for seed in ([] if args.no_real else [None]) + list(args.seeds):
         print(f"{'real labels' if seed is None else f'placebo seed {seed}'} …", flush=True)
-        runs.append(run(setup, seed, args.work_dir, data.datadir, args.reuse, args.block))
+        runs.append(
+            run(setup, seed, args.work_dir, data.datadir, args.reuse, args.block, design)
+        )
         last = runs[-1]
         print(f"  {last.wall_seconds:.0f} s: single {last.single}, consecutive "
               f"{last.consecutive}", flush=True)  # fmt: skip
-        text = render(setup, runs, z, args.block)
+        text = render(setup, runs, z, args.block, design)
         args.out.write_text(text)  # after every run, so a stopped bench keeps what it measured
     print(text)
     print(f"wrote {args.out}")
