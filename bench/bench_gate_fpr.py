@@ -50,7 +50,7 @@ from tribar.evaluate.setup import (
 from tribar.evaluate.specs import strategy_spec
 from tribar.evaluate.variants import Variant, by_name
 from tribar.ml.gate_rule import CONSECUTIVE
-from tribar.ml.model_metrics import METRICS_FILE
+from tribar.ml.model_metrics import gate_decisions
 
 REPO = Path(__file__).resolve().parent.parent
 Z_95 = 1.959964
@@ -86,30 +86,6 @@ def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
 
 
 GATED_DESIGNS = ("edge-gate", "pooled", "tf-4h", "meta-tsmom")
-
-
-def gate_metrics(model_dir: Path) -> list[dict[str, Any]]:
-    """Every gate decision's ``edge_gate`` block (with its pair) under an identifier's folder.
-
-    A pooled model writes the same decision into every pair's training folder: it is one test
-    of one window, so it counts once (as pair ``POOLED``, the name its gate history uses).
-    """
-    gates = []
-    pooled_windows: set[tuple[str, str]] = set()
-    for path in sorted(model_dir.glob(f"sub-train-*/{METRICS_FILE}")):
-        metrics = json.loads(path.read_text())
-        gate = metrics.get("edge_gate")
-        if gate is None:
-            continue
-        if metrics.get("pooled") is not None:
-            window = (str(gate["calibration_start"]), str(gate["calibration_end"]))
-            if window in pooled_windows:
-                continue
-            pooled_windows.add(window)
-            gates.append({**gate, "pair": "POOLED"})
-        else:
-            gates.append({**gate, "pair": metrics.get("pair")})
-    return gates
 
 
 def _days(a: str, b: str) -> float:
@@ -161,7 +137,7 @@ def run(
     spec = strategy_spec(setup, variant, work_dir)
     record = run_backtest(spec, setup, work_dir, datadir, reuse=reuse, fresh_models=not reuse)
     assert spec.identifier is not None
-    gates = gate_metrics(MODELS_DIR / spec.identifier)
+    gates = gate_decisions(MODELS_DIR / spec.identifier)
     if not gates:
         raise SystemExit(
             f"{spec.key}: no gated training under {MODELS_DIR / spec.identifier} (models deleted "

@@ -64,13 +64,11 @@ from tribar.ml.freqai_model import (
     purge_labels_at_window_end,
     three_block_split,
 )
-from tribar.ml.model_metrics import METRICS_FILE
+from tribar.ml.model_metrics import METRICS_FILE, POOLED_GATE_PAIR
 
 logger = logging.getLogger(__name__)
 
 SETTINGS_KEY = "pooled"  # freqai.tribar.pooled
-# The gate history's "pair" for the pooled model's own tests (the consecutive rule).
-POOLED_GATE_NAME = "POOLED"
 TRAIN, VALIDATION, CALIBRATION, DROPPED = 0, 1, 2, -1
 
 IntArray = npt.NDArray[np.int_]
@@ -488,7 +486,7 @@ class PooledTripleBarrierClassifier(TripleBarrierClassifierBase):
         if z_required is not None:
             evidence = edge_evidence(y_cal, raw_cal, max(1, math.ceil(overlap)), z_required)
             order = cal_dates.sort_values().reset_index(drop=True)
-            gate = self._gate_decision(evidence, POOLED_GATE_NAME, dk, dates.max(), order)
+            gate = self._gate_decision(evidence, POOLED_GATE_PAIR, dk, dates.max(), order)
             model.metrics["edge_gate"] = gate
             logger.info(
                 "pooled edge gate %s (calibration-block AUC %s, z %s, required %.3f; %d rows of "
